@@ -1,0 +1,39 @@
+# Makefile for pgrepl, built with PGXS.
+#
+# make                  build the module
+# make install          install it into the PostgreSQL that $(PG_CONFIG) names
+# make installcheck     run pg_regress on a temporary instance started with
+#                       shared_preload_libraries = pgrepl, then the TAP tests
+#
+# Warnings are errors when PGREPL_WERROR=1 (CI sets it).
+
+MODULE_big = pgrepl
+OBJS = \
+	src/pgrepl.o \
+	src/settings.o \
+	src/state.o \
+	src/sample.o \
+	src/monitor.o \
+	src/views.o
+PGFILEDESC = "pgrepl - automatic failover and lag monitoring for streaming replication"
+
+EXTENSION = pgrepl
+DATA = sql/pgrepl--1.0.sql
+
+# pg_regress needs the library preloaded, so it runs on its own temporary
+# instance with our configuration rather than on an installed server.
+REGRESS = setup status check_config privileges
+REGRESS_OPTS = --temp-instance=./tmp_check_regress \
+	--temp-config=$(srcdir)/regress.conf
+
+TAP_TESTS = 1
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+
+PG_CPPFLAGS = -I$(srcdir)/src
+ifeq ($(PGREPL_WERROR),1)
+PG_CFLAGS += -Werror
+endif
+
+include $(PGXS)

@@ -1,0 +1,50 @@
+/*-------------------------------------------------------------------------
+ *
+ * state.h
+ *	  pgrepl's shared memory: the latest sample and the lag history.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PGREPL_STATE_H
+#define PGREPL_STATE_H
+
+#include "sample.h"
+
+/* One point of a standby's lag history. */
+typedef struct PgreplLagPoint
+{
+	TimestampTz sample_time;
+	bool		has_flush_lag_bytes;
+	bool		has_replay_lag_bytes;
+	bool		has_flush_lag;
+	bool		has_replay_lag;
+	int64		flush_lag_bytes;
+	int64		replay_lag_bytes;
+	TimeOffset	flush_lag;
+	TimeOffset	replay_lag;
+} PgreplLagPoint;
+
+/* The header of one standby's ring of lag points. */
+typedef struct PgreplLagSeries
+{
+	bool		in_use;
+	char		standby[NAMEDATALEN];
+	TimestampTz last_seen;		/* sample_time of its newest point */
+	int			next;			/* ring index the next point goes to */
+	int			count;			/* points stored, at most history_size */
+} PgreplLagSeries;
+
+extern void pgrepl_state_install_hooks(void);
+extern const char *pgrepl_state_node_name(void);
+
+/* For the monitor. */
+extern void pgrepl_state_set_worker(pid_t pid);
+extern void pgrepl_state_publish(const PgreplSample *sample);
+
+/* For readers. */
+extern bool pgrepl_state_read_sample(PgreplSample *dst, pid_t *worker_pid);
+extern int	pgrepl_state_nseries(void);
+extern int	pgrepl_state_read_series(int i, PgreplLagSeries *hdr,
+									 PgreplLagPoint *points);
+
+#endif							/* PGREPL_STATE_H */
