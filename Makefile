@@ -13,6 +13,7 @@ OBJS = \
 	src/settings.o \
 	src/state.o \
 	src/sample.o \
+	src/walclock.o \
 	src/monitor.o \
 	src/views.o
 PGFILEDESC = "pgrepl - automatic failover and lag monitoring for streaming replication"

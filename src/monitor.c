@@ -139,7 +139,8 @@ pgrepl_monitor_main(Datum main_arg)
 
 		(void) WaitLatch(MyLatch,
 						 WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 TimestampDifferenceMilliseconds(now, due),
+						 TimestampDifferenceMilliseconds(GetCurrentTimestamp(),
+														 due),
 						 PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
 	}

@@ -13,7 +13,9 @@
  * database is consistent enough to be queried.
  *
  * Only physical WAL senders are standbys; logical ones (connected to a
- * database) are left out.
+ * database) are left out.  The lag times of standbys come from the
+ * monitor's own WAL clock (walclock.c) rather than from the WAL senders'
+ * measurements, which stand still while a standby is stuck.
  *
  *-------------------------------------------------------------------------
  */
@@ -35,6 +37,7 @@
 
 #include "compat.h"
 #include "sample.h"
+#include "walclock.h"
 
 /* Bytes needed for a sample that can hold every WAL sender. */
 Size
@@ -235,9 +238,6 @@ sample_replicas(PgreplSample *sample)
 	{
 		WalSnd	   *walsnd = &WalSndCtl->walsnds[i];
 		PgreplReplicaSample *r = &sample->replicas[sample->nreplicas];
-		TimeOffset	write_lag;
-		TimeOffset	flush_lag;
-		TimeOffset	apply_lag;
 
 		memset(r, 0, sizeof(*r));
 
@@ -248,9 +248,6 @@ sample_replicas(PgreplSample *sample)
 		r->write_lsn = walsnd->write;
 		r->flush_lsn = walsnd->flush;
 		r->replay_lsn = walsnd->apply;
-		write_lag = walsnd->writeLag;
-		flush_lag = walsnd->flushLag;
-		apply_lag = walsnd->applyLag;
 		r->sync_priority = walsnd->sync_standby_priority;
 		r->reply_time = walsnd->replyTime;
 		SpinLockRelease(&walsnd->mutex);
@@ -258,18 +255,31 @@ sample_replicas(PgreplSample *sample)
 		if (r->pid == 0 || !describe_sender(r))
 			continue;
 
-		/* PostgreSQL reports an unknown lag time as -1. */
-		r->has_write_lag = (write_lag >= 0);
-		r->write_lag = write_lag;
-		r->has_flush_lag = (flush_lag >= 0);
-		r->flush_lag = flush_lag;
-		r->has_replay_lag = (apply_lag >= 0);
-		r->replay_lag = apply_lag;
-
 		r->sync_state = sync_state(r, i, candidates, ncandidates);
 		find_slot(r);
 		sample->nreplicas++;
 	}
+}
+
+/*
+ * The WAL position standbys streaming from this node are measured against:
+ * the WAL write position on a primary (what pg_current_wal_lsn() says),
+ * and on a cascading standby the WAL it has, as its WAL senders see it.
+ */
+static XLogRecPtr
+wal_position(const PgreplNodeSample *node)
+{
+	if (node->in_recovery)
+		return Max(node->receive_lsn, node->replay_lsn);
+	return node->write_lsn;
+}
+
+/* Age of the oldest WAL beyond lsn, if the standby reported an lsn. */
+static void
+lag_time(XLogRecPtr lsn, TimestampTz now, bool *has_lag, TimeOffset *lag)
+{
+	*has_lag = !XLogRecPtrIsInvalid(lsn);
+	*lag = *has_lag ? walclock_age(lsn, now) : 0;
 }
 
 /*
@@ -279,7 +289,11 @@ sample_replicas(PgreplSample *sample)
 void
 pgrepl_take_sample(PgreplSample *sample)
 {
+	TimestampTz now = GetCurrentTimestamp();
+	int			i;
+
 	sample_node(&sample->node);
+	sample->node.sample_time = now;
 
 	/*
 	 * A standby can have WAL senders too (cascading), and a primary that
@@ -291,44 +305,28 @@ pgrepl_take_sample(PgreplSample *sample)
 	/* The backend status snapshot is kept until explicitly discarded. */
 	pgstat_clear_backend_activity_snapshot();
 
-	sample->node.sample_time = GetCurrentTimestamp();
-}
+	walclock_record(sample->node.timeline, wal_position(&sample->node), now);
+	for (i = 0; i < sample->nreplicas; i++)
+	{
+		PgreplReplicaSample *r = &sample->replicas[i];
 
-/*
- * Lag time reported by PostgreSQL, or zero when it does not know one
- * because there is nothing to lag behind: a caught-up standby has no
- * measured lag, and NULL would read as "no idea" rather than "none".
- */
-static void
-lag_time(bool has_measured, TimeOffset measured, bool has_bytes, int64 bytes,
-		 bool *has_time, TimeOffset *time)
-{
-	*has_time = true;
-	if (has_measured)
-		*time = measured;
-	else if (has_bytes && bytes == 0)
-		*time = 0;
-	else
-		*has_time = false;
+		lag_time(r->write_lsn, now, &r->has_write_lag, &r->write_lag);
+		lag_time(r->flush_lsn, now, &r->has_flush_lag, &r->flush_lag);
+		lag_time(r->replay_lsn, now, &r->has_replay_lag, &r->replay_lag);
+	}
 }
 
 /*
  * Lags of a standby streaming from this node: bytes of WAL behind our
- * current position at each stage, and PostgreSQL's own lag times.  Our
- * position is the WAL write position on a primary, and on a cascading
- * standby the WAL it has, as its WAL sender sees it.  A position the
- * standby has not reported yet is unknown.
+ * current position at each stage, and the age of the oldest WAL it has
+ * not written, flushed, replayed.  A position the standby has not reported
+ * yet is unknown.
  */
 void
 pgrepl_replica_lags(const PgreplNodeSample *node,
 					const PgreplReplicaSample *r, PgreplLags *lags)
 {
-	XLogRecPtr	current;
-
-	if (node->in_recovery)
-		current = Max(node->receive_lsn, node->replay_lsn);
-	else
-		current = node->write_lsn;
+	XLogRecPtr	current = wal_position(node);
 
 	memset(lags, 0, sizeof(*lags));
 
@@ -341,15 +339,12 @@ pgrepl_replica_lags(const PgreplNodeSample *node,
 	lags->has_replay_bytes = !XLogRecPtrIsInvalid(r->replay_lsn);
 	lags->replay_bytes = lsn_distance(current, r->replay_lsn);
 
-	lag_time(r->has_write_lag, r->write_lag,
-			 lags->has_write_bytes, lags->write_bytes,
-			 &lags->has_write_time, &lags->write_time);
-	lag_time(r->has_flush_lag, r->flush_lag,
-			 lags->has_flush_bytes, lags->flush_bytes,
-			 &lags->has_flush_time, &lags->flush_time);
-	lag_time(r->has_replay_lag, r->replay_lag,
-			 lags->has_replay_bytes, lags->replay_bytes,
-			 &lags->has_replay_time, &lags->replay_time);
+	lags->has_write_time = r->has_write_lag;
+	lags->write_time = r->write_lag;
+	lags->has_flush_time = r->has_flush_lag;
+	lags->flush_time = r->flush_lag;
+	lags->has_replay_time = r->has_replay_lag;
+	lags->replay_time = r->replay_lag;
 }
 
 /*

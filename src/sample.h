@@ -61,7 +61,7 @@ typedef struct PgreplReplicaSample
 	XLogRecPtr	write_lsn;
 	XLogRecPtr	flush_lsn;
 	XLogRecPtr	replay_lsn;
-	/* PostgreSQL's own lag measurements; has_* false while unknown */
+	/* Age of the oldest WAL not yet written, flushed, replayed there */
 	bool		has_write_lag;
 	bool		has_flush_lag;
 	bool		has_replay_lag;
