@@ -14,6 +14,9 @@ OBJS = \
 	src/state.o \
 	src/sample.o \
 	src/walclock.o \
+	src/members.o \
+	src/peers.o \
+	src/peer_api.o \
 	src/monitor.o \
 	src/views.o
 PGFILEDESC = "pgrepl - automatic failover and lag monitoring for streaming replication"
@@ -23,7 +26,7 @@ DATA = sql/pgrepl--1.0.sql
 
 # pg_regress needs the library preloaded, so it runs on its own temporary
 # instance with our configuration rather than on an installed server.
-REGRESS = setup status check_config privileges
+REGRESS = setup status check_config privileges membership
 REGRESS_OPTS = --temp-instance=./tmp_check_regress \
 	--temp-config=$(srcdir)/regress.conf
 
@@ -32,7 +35,8 @@ TAP_TESTS = 1
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 
-PG_CPPFLAGS = -I$(srcdir)/src
+PG_CPPFLAGS = -I$(srcdir)/src -I$(libpq_srcdir)
+SHLIB_LINK_INTERNAL = $(libpq)
 ifeq ($(PGREPL_WERROR),1)
 PG_CFLAGS += -Werror
 endif

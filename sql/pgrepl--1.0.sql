@@ -129,6 +129,111 @@ COMMENT ON VIEW @extschema@.lag_history IS
 'one row per standby and sample: the last pgrepl.lag_history_size lag samples';
 
 /*
+ * The cluster.  Membership and history are tables on the primary, so that
+ * WAL replicates them and every node reads the same list and story.
+ */
+CREATE TABLE @extschema@.members (
+	node_name text PRIMARY KEY
+		CHECK (node_name ~ '^[a-z0-9_]{1,63}$'),
+	kind text NOT NULL DEFAULT 'data'
+		CHECK (kind IN ('data', 'witness')),
+	conninfo text NOT NULL
+		CHECK (conninfo <> '' AND octet_length(conninfo) < 1024),
+	registered_at timestamptz NOT NULL DEFAULT now()
+);
+
+COMMENT ON TABLE @extschema@.members IS
+'the nodes of the cluster and how peers reach them; change it with register_node() and unregister_node()';
+
+CREATE TABLE @extschema@.events (
+	event_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	event_time timestamptz NOT NULL DEFAULT now(),
+	node_name text NOT NULL,
+	event text NOT NULL,
+	term bigint,
+	detail text
+);
+
+COMMENT ON TABLE @extschema@.events IS
+'the cluster''s history: joins, removals, elections, promotions, fencing';
+
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.members', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.events', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.events_event_id_seq', '');
+
+COMMENT ON SEQUENCE @extschema@.events_event_id_seq IS
+'numbers pgrepl.events; dumped with it, so that a restored history goes on numbering';
+
+CREATE FUNCTION @extschema@.nodes(
+	OUT node_name text,
+	OUT kind text,
+	OUT is_self boolean,
+	OUT reachable boolean,
+	OUT last_heartbeat timestamptz,
+	OUT heartbeat_age interval,
+	OUT role text,
+	OUT priority integer,
+	OUT promotable boolean,
+	OUT timeline integer,
+	OUT wal_lsn pg_lsn,
+	OUT lag_bytes bigint,
+	OUT failures integer,
+	OUT last_error text)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'pgrepl_nodes'
+LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
+
+COMMENT ON FUNCTION @extschema@.nodes() IS
+'every member as this node''s monitor knows it from heartbeats';
+
+CREATE VIEW @extschema@.nodes AS
+	SELECT * FROM @extschema@.nodes();
+
+COMMENT ON VIEW @extschema@.nodes IS
+'one row per member, this node first: reachability, role, timeline, WAL position and lag as heartbeats report them';
+
+/*
+ * What peers call.  heartbeat() answers from shared memory;
+ * register_node() and unregister_node() write the membership table as
+ * their owner, so that the role peers log in as needs no privilege on it.
+ */
+CREATE FUNCTION @extschema@.heartbeat(
+	sender text,
+	OUT node_name text,
+	OUT kind text,
+	OUT role text,
+	OUT timeline integer,
+	OUT wal_lsn pg_lsn,
+	OUT priority integer)
+RETURNS record
+AS 'MODULE_PATHNAME', 'pgrepl_heartbeat'
+LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
+
+COMMENT ON FUNCTION @extschema@.heartbeat(text) IS
+'this node''s name, kind, role, timeline, WAL position and priority, for a peer''s monitor';
+
+CREATE FUNCTION @extschema@.register_node(
+	node_name text,
+	conninfo text,
+	kind text DEFAULT 'data')
+RETURNS void
+AS 'MODULE_PATHNAME', 'pgrepl_register_node'
+LANGUAGE C STRICT VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION @extschema@.register_node(text, text, text) IS
+'add a member to the cluster, or change how it is reached; on the primary';
+
+CREATE FUNCTION @extschema@.unregister_node(node_name text)
+RETURNS void
+AS 'MODULE_PATHNAME', 'pgrepl_unregister_node'
+LANGUAGE C STRICT VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION @extschema@.unregister_node(text) IS
+'remove a member from the cluster; on the primary';
+
+/*
  * check_config() only reads settings.  Each row says whether a setting that
  * replication or failover depends on has a value that works, and if not,
  * what to change.  Written in SQL so that an operator can read the rules.
@@ -209,6 +314,13 @@ REVOKE ALL ON @extschema@.status FROM PUBLIC;
 REVOKE ALL ON @extschema@.replicas FROM PUBLIC;
 REVOKE ALL ON @extschema@.wal_receiver FROM PUBLIC;
 REVOKE ALL ON @extschema@.lag_history FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.nodes() FROM PUBLIC;
+REVOKE ALL ON @extschema@.nodes FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.heartbeat(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.register_node(text, text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.unregister_node(text) FROM PUBLIC;
+REVOKE ALL ON @extschema@.members FROM PUBLIC;
+REVOKE ALL ON @extschema@.events FROM PUBLIC;
 
 GRANT USAGE ON SCHEMA @extschema@ TO pg_monitor;
 GRANT EXECUTE ON FUNCTION @extschema@.status() TO pg_monitor;
@@ -220,3 +332,6 @@ GRANT SELECT ON @extschema@.status TO pg_monitor;
 GRANT SELECT ON @extschema@.replicas TO pg_monitor;
 GRANT SELECT ON @extschema@.wal_receiver TO pg_monitor;
 GRANT SELECT ON @extschema@.lag_history TO pg_monitor;
+GRANT EXECUTE ON FUNCTION @extschema@.nodes() TO pg_monitor;
+GRANT SELECT ON @extschema@.nodes TO pg_monitor;
+GRANT SELECT ON @extschema@.events TO pg_monitor;

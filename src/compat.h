@@ -15,6 +15,8 @@
 
 #include "access/xlog.h"
 #include "funcapi.h"
+#include "storage/latch.h"
+#include "utils/memutils.h"
 #include "utils/backend_status.h"
 #include "utils/guc.h"
 
@@ -56,6 +58,17 @@ pgrepl_local_beentry(int n)
 	return pgstat_get_local_beentry_by_index(n);
 #else
 	return pgstat_fetch_stat_local_beentry(n);
+#endif
+}
+
+/* A WaitEventSet for nevents events, freed by FreeWaitEventSet. */
+static inline WaitEventSet *
+pgrepl_create_wait_event_set(int nevents)
+{
+#if PG_VERSION_NUM >= 170000
+	return CreateWaitEventSet(NULL, nevents);
+#else
+	return CreateWaitEventSet(CurrentMemoryContext, nevents);
 #endif
 }
 

@@ -9,6 +9,10 @@
  * sampling period does not stretch with the work done in a tick, and a
  * reload that shortens the interval takes effect at once.
  *
+ * Between ticks it keeps up heartbeats with the other members of the
+ * cluster (peers.c), waiting on their sockets and its latch at once; the
+ * membership list is read again every tick.
+ *
  * The worker starts once the node accepts read-only connections, so that it
  * runs on hot standbys as well as on a primary, and it stays through
  * promotion: the role is sampled, not assumed.  It exits on SIGTERM and when
@@ -25,16 +29,24 @@
 #include "storage/ipc.h"
 #include "storage/latch.h"
 #include "tcop/tcopprot.h"
+#include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
+#include "compat.h"
+#include "members.h"
 #include "monitor.h"
+#include "peers.h"
 #include "sample.h"
 #include "settings.h"
 #include "state.h"
 
 /* Seconds before the postmaster restarts a monitor that exited abnormally. */
 #define MONITOR_RESTART_SECONDS		1
+
+/* Bounds on the monitor's own transactions (membership, events). */
+#define MONITOR_LOCK_TIMEOUT		"100ms"
+#define MONITOR_STATEMENT_TIMEOUT	"1s"
 
 /* Register the monitor; called from _PG_init while preloading. */
 void
@@ -68,17 +80,141 @@ next_due(TimestampTz due, TimestampTz now)
 	return (next > now) ? next : TimestampTzPlusMilliseconds(now, pgrepl_monitor_interval);
 }
 
-/* One tick: sample, publish, and forget what the sampling allocated. */
+/* What this node is, as the members' list shows it, from the last sample. */
 static void
-monitor_tick(PgreplSample *sample, MemoryContext tick_context)
+self_view(const PgreplSample *sample, PgreplPeerView *self)
+{
+	memset(self, 0, sizeof(*self));
+	strlcpy(self->name, pgrepl_state_node_name(), sizeof(self->name));
+	self->kind = (PgreplNodeKind) pgrepl_node_kind;
+	self->is_self = true;
+	self->reachable = true;
+	self->has_reply = true;
+	self->last_reply = sample->node.sample_time;
+	if (self->kind == PGREPL_KIND_WITNESS)
+		self->role = PGREPL_ROLE_WITNESS;
+	else if (sample->node.in_recovery)
+		self->role = PGREPL_ROLE_STANDBY;
+	else
+		self->role = PGREPL_ROLE_PRIMARY;
+	self->timeline = sample->node.timeline;
+	self->wal_lsn = sample->node.in_recovery ?
+		Max(sample->node.receive_lsn, sample->node.replay_lsn) :
+		sample->node.flush_lsn;
+	self->priority = pgrepl_priority;
+}
+
+typedef struct RegisterArgs
+{
+	const PgreplPeerView *self;
+} RegisterArgs;
+
+static void
+register_self(void *arg)
+{
+	RegisterArgs *args = arg;
+
+	if (pgrepl_members_upsert(args->self->name, args->self->kind,
+							  pgrepl_node_conninfo, "its own monitor"))
+		ereport(LOG,
+				(errmsg("pgrepl registered node \"%s\" as a member",
+						args->self->name)));
+}
+
+/*
+ * Read the members' list again and hand it to the peers.  The primary
+ * lists itself, since nobody else can write the list for it.
+ */
+static void
+refresh_members(const PgreplSample *sample, PgreplPeerView *self)
+{
+	PgreplMember *members;
+	bool		installed;
+	int			n;
+
+	members = palloc(sizeof(PgreplMember) * PGREPL_MAX_NODES);
+	n = pgrepl_members_load(members, PGREPL_MAX_NODES, &installed);
+	if (n < 0)
+		return;
+	if (!installed)
+		n = 0;					/* the extension was dropped: no cluster */
+
+	peers_set_members(members, n, self);
+
+	if (!peers_self_listed() && self->role == PGREPL_ROLE_PRIMARY &&
+		pgrepl_node_conninfo[0] != '\0')
+	{
+		RegisterArgs args = {self};
+
+		if (pgrepl_in_transaction("register this node", register_self, &args))
+		{
+			n = pgrepl_members_load(members, PGREPL_MAX_NODES, &installed);
+			if (n >= 0 && installed)
+				peers_set_members(members, n, self);
+		}
+	}
+}
+
+/* Publish what this node knows of every member, itself first. */
+static void
+publish_views(const PgreplPeerView *self)
+{
+	PgreplPeerView views[PGREPL_MAX_NODES + 1];
+	int			n = peers_views(self, views);
+
+	pgrepl_state_publish_views(views, n);
+}
+
+/*
+ * One tick: sample, publish, read the members again, and forget what all
+ * that allocated.
+ */
+static void
+monitor_tick(PgreplSample *sample, PgreplPeerView *self,
+			 MemoryContext tick_context)
 {
 	MemoryContext old = MemoryContextSwitchTo(tick_context);
 
 	pgrepl_take_sample(sample);
 	pgrepl_state_publish(sample);
+	self_view(sample, self);
+	refresh_members(sample, self);
 
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(tick_context);
+}
+
+/*
+ * Sleep until the latch is set, a peer's socket is ready or "until" comes,
+ * whichever is first, and hand ready sockets to the peers.
+ */
+static void
+wait_for_events(TimestampTz until)
+{
+	WaitEventSet *set;
+	WaitEvent	events[PGREPL_MAX_NODES + 2];
+	long		timeout;
+	int			n;
+	int			i;
+
+	timeout = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), until);
+
+	set = pgrepl_create_wait_event_set(peers_max_wait_events() + 2);
+	AddWaitEventToSet(set, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);
+	AddWaitEventToSet(set, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, NULL, NULL);
+	peers_add_wait_events(set);
+
+	n = WaitEventSetWait(set, timeout, events, lengthof(events),
+						 PG_WAIT_EXTENSION);
+	for (i = 0; i < n; i++)
+	{
+		if (events[i].events & WL_LATCH_SET)
+			ResetLatch(MyLatch);
+		else if (events[i].user_data)
+			peers_socket_ready(events[i].user_data, events[i].events,
+							   GetCurrentTimestamp());
+	}
+	FreeWaitEventSet(set);
 }
 
 void
@@ -86,6 +222,7 @@ pgrepl_monitor_main(Datum main_arg)
 {
 	MemoryContext tick_context;
 	PgreplSample *sample;
+	PgreplPeerView self;
 	TimestampTz last_due;
 	TimestampTz due;
 
@@ -93,19 +230,26 @@ pgrepl_monitor_main(Datum main_arg)
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
 
-	/*
-	 * Sampling reads shared memory only, but the connection gives the worker
-	 * a row in pg_stat_activity and is what later work needs.
-	 */
 	BackgroundWorkerInitializeConnection(pgrepl_database, NULL, 0);
-	pgstat_report_activity(STATE_RUNNING, "sampling replication state");
+	pgstat_report_activity(STATE_IDLE, NULL);
+
+	/*
+	 * The worker's own transactions must not wait long for a user's lock:
+	 * better to skip a membership read than to stall the heartbeats.
+	 */
+	SetConfigOption("lock_timeout", MONITOR_LOCK_TIMEOUT, PGC_SUSET,
+					PGC_S_OVERRIDE);
+	SetConfigOption("statement_timeout", MONITOR_STATEMENT_TIMEOUT, PGC_SUSET,
+					PGC_S_OVERRIDE);
 
 	pgrepl_state_set_worker(MyProcPid);
+	on_shmem_exit(peers_shutdown, (Datum) 0);
 
 	tick_context = AllocSetContextCreate(TopMemoryContext,
 										 "pgrepl monitor tick",
 										 ALLOCSET_DEFAULT_SIZES);
 	sample = MemoryContextAlloc(TopMemoryContext, pgrepl_sample_size());
+	memset(&self, 0, sizeof(self));
 
 	ereport(LOG,
 			(errmsg("pgrepl monitor started for node \"%s\"",
@@ -132,16 +276,15 @@ pgrepl_monitor_main(Datum main_arg)
 		now = GetCurrentTimestamp();
 		if (now >= due)
 		{
-			monitor_tick(sample, tick_context);
+			monitor_tick(sample, &self, tick_context);
 			last_due = due;
 			due = next_due(due, now);
 		}
 
-		(void) WaitLatch(MyLatch,
-						 WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 TimestampDifferenceMilliseconds(GetCurrentTimestamp(),
-														 due),
-						 PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
+		peers_step(GetCurrentTimestamp());
+		publish_views(&self);
+
+		wait_for_events(Min(due, peers_next_wakeup()));
+		publish_views(&self);
 	}
 }

@@ -13,6 +13,7 @@
  */
 #include "postgres.h"
 
+#include "libpq-fe.h"
 #include "miscadmin.h"
 #include "postmaster/postmaster.h"
 #include "utils/guc.h"
@@ -21,9 +22,54 @@
 #include "settings.h"
 
 char	   *pgrepl_node_name = NULL;
+char	   *pgrepl_node_conninfo = NULL;
+int			pgrepl_node_kind = PGREPL_KIND_DATA;
+int			pgrepl_priority = 100;
 char	   *pgrepl_database = NULL;
 int			pgrepl_monitor_interval = 1000;
 int			pgrepl_lag_history_size = 3600;
+int			pgrepl_heartbeat_interval = 200;
+
+static const struct config_enum_entry kind_options[] = {
+	{"data", PGREPL_KIND_DATA, false},
+	{"witness", PGREPL_KIND_WITNESS, false},
+	{NULL, 0, false}
+};
+
+/* The name of a node kind, as the membership table spells it. */
+const char *
+pgrepl_kind_name(PgreplNodeKind kind)
+{
+	return kind == PGREPL_KIND_WITNESS ? "witness" : "data";
+}
+
+/* The node kind a name stands for; false if none. */
+bool
+pgrepl_kind_from_name(const char *name, PgreplNodeKind *kind)
+{
+	const struct config_enum_entry *e;
+
+	for (e = kind_options; e->name; e++)
+	{
+		if (strcmp(e->name, name) == 0)
+		{
+			*kind = (PgreplNodeKind) e->val;
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * How long a peer may take to answer a heartbeat, or to accept a
+ * connection, before it counts as unreachable: a few heartbeats, so that
+ * one slow answer on a loaded machine is not a failure.
+ */
+int
+pgrepl_heartbeat_timeout(void)
+{
+	return Max(4 * pgrepl_heartbeat_interval, 500);
+}
 
 /*
  * A node name is what peers, application_name and replication slots know a
@@ -31,8 +77,8 @@ int			pgrepl_lag_history_size = 3600;
  * lowercase letters, digits and underscores that fits in a NAME.  Those are
  * exactly the characters a physical replication slot name may contain.
  */
-static bool
-node_name_is_valid(const char *name)
+bool
+pgrepl_node_name_is_valid(const char *name)
 {
 	const char *p;
 
@@ -50,13 +96,39 @@ node_name_is_valid(const char *name)
 static bool
 check_node_name(char **newval, void **extra, GucSource source)
 {
-	if (**newval == '\0' || node_name_is_valid(*newval))
+	if (**newval == '\0' || pgrepl_node_name_is_valid(*newval))
 		return true;
 
 	GUC_check_errcode(ERRCODE_INVALID_PARAMETER_VALUE);
 	GUC_check_errdetail("A node name consists of lowercase letters, digits and underscores, at most %d characters.",
 						NAMEDATALEN - 1);
 	return false;
+}
+
+/*
+ * A node's connection string must parse; what it connects to is only known
+ * when peers try it.  libpq's message is not repeated: it may quote the
+ * string, password included.
+ */
+static bool
+check_node_conninfo(char **newval, void **extra, GucSource source)
+{
+	PQconninfoOption *options;
+	char	   *err = NULL;
+
+	if (**newval == '\0')
+		return true;
+	options = PQconninfoParse(*newval, &err);
+	if (options == NULL)
+	{
+		if (err)
+			PQfreemem(err);
+		GUC_check_errcode(ERRCODE_INVALID_PARAMETER_VALUE);
+		GUC_check_errdetail("The value is not a valid libpq connection string.");
+		return false;
+	}
+	PQconninfoFree(options);
+	return true;
 }
 
 /*
@@ -69,7 +141,7 @@ pgrepl_effective_node_name(char *dst, Size len)
 {
 	if (pgrepl_node_name && pgrepl_node_name[0] != '\0')
 		strlcpy(dst, pgrepl_node_name, len);
-	else if (cluster_name && node_name_is_valid(cluster_name))
+	else if (cluster_name && pgrepl_node_name_is_valid(cluster_name))
 		strlcpy(dst, cluster_name, len);
 	else
 		snprintf(dst, len, "node_%d", PostPortNumber);
@@ -87,6 +159,47 @@ pgrepl_define_settings(void)
 							   PGC_POSTMASTER,
 							   0,
 							   check_node_name, NULL, NULL);
+
+	DefineCustomStringVariable("pgrepl.node_conninfo",
+							   "Connection string peers use to reach this node.",
+							   "Unset, the node cannot join a cluster.  Keep passwords in a password file, not here.",
+							   &pgrepl_node_conninfo,
+							   "",
+							   PGC_SIGHUP,
+							   GUC_SUPERUSER_ONLY,
+							   check_node_conninfo, NULL, NULL);
+
+	DefineCustomEnumVariable("pgrepl.node_kind",
+							 "Whether this node holds data or is a witness that only votes.",
+							 NULL,
+							 &pgrepl_node_kind,
+							 PGREPL_KIND_DATA,
+							 kind_options,
+							 PGC_POSTMASTER,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pgrepl.priority",
+							"Preference for promoting this node among equally complete standbys.",
+							"Higher is preferred; 0 means never promote this node.",
+							&pgrepl_priority,
+							100,
+							0,
+							1000,
+							PGC_SIGHUP,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pgrepl.heartbeat_interval",
+							"Time between two heartbeats to every peer.",
+							NULL,
+							&pgrepl_heartbeat_interval,
+							200,
+							10,
+							60 * 1000,
+							PGC_SIGHUP,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
 
 	DefineCustomStringVariable("pgrepl.database",
 							   "Database the pgrepl background worker connects to.",

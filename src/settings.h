@@ -8,10 +8,26 @@
 #ifndef PGREPL_SETTINGS_H
 #define PGREPL_SETTINGS_H
 
+/* What a node is: a data node holds the database, a witness only votes. */
+typedef enum PgreplNodeKind
+{
+	PGREPL_KIND_DATA,
+	PGREPL_KIND_WITNESS
+} PgreplNodeKind;
+
 extern char *pgrepl_node_name;
+extern char *pgrepl_node_conninfo;
+extern int	pgrepl_node_kind;
+extern int	pgrepl_priority;
 extern char *pgrepl_database;
 extern int	pgrepl_monitor_interval;
 extern int	pgrepl_lag_history_size;
+extern int	pgrepl_heartbeat_interval;
+
+extern const char *pgrepl_kind_name(PgreplNodeKind kind);
+extern bool pgrepl_kind_from_name(const char *name, PgreplNodeKind *kind);
+extern bool pgrepl_node_name_is_valid(const char *name);
+extern int	pgrepl_heartbeat_timeout(void);
 
 extern void pgrepl_define_settings(void);
 extern void pgrepl_effective_node_name(char *dst, Size len);

@@ -21,6 +21,9 @@
  * can keep the other waiting for long, and a reader never waits for I/O or
  * for another transaction while it holds it.
  *
+ * The members' views are what the monitor last knew of every member of the
+ * cluster, this node first; they too are protected by "lock".
+ *
  * A lag series belongs to one standby, by name.  There is one series per
  * possible WAL sender plus one for this node itself (on a standby, its own
  * lag); when a new standby appears and all are taken, the series that was
@@ -54,6 +57,8 @@ typedef struct PgreplShared
 	bool		worker_running;
 	pid_t		worker_pid;
 	bool		has_sample;
+	int			nviews;			/* this node's view of the members */
+	PgreplPeerView views[PGREPL_MAX_NODES + 1];
 } PgreplShared;
 
 static PgreplShared *pgrepl_shared = NULL;
@@ -304,6 +309,37 @@ pgrepl_state_publish(const PgreplSample *sample)
 	LWLockRelease(s->lock);
 
 	pfree(lags);
+}
+
+/* Publish what this node knows of the members, itself first. */
+void
+pgrepl_state_publish_views(const PgreplPeerView *views, int n)
+{
+	PgreplShared *s = state();
+
+	Assert(n <= PGREPL_MAX_NODES + 1);
+	LWLockAcquire(s->lock, LW_EXCLUSIVE);
+	memcpy(s->views, views, sizeof(PgreplPeerView) * n);
+	s->nviews = n;
+	LWLockRelease(s->lock);
+}
+
+/*
+ * Copy what this node knows of the members into views (room for
+ * PGREPL_MAX_NODES + 1), this node first.  Returns how many there are: 0
+ * until the monitor has read the membership.
+ */
+int
+pgrepl_state_read_views(PgreplPeerView *views)
+{
+	PgreplShared *s = state();
+	int			n;
+
+	LWLockAcquire(s->lock, LW_SHARED);
+	n = s->nviews;
+	memcpy(views, s->views, sizeof(PgreplPeerView) * n);
+	LWLockRelease(s->lock);
+	return n;
 }
 
 /*

@@ -8,6 +8,7 @@
 #ifndef PGREPL_STATE_H
 #define PGREPL_STATE_H
 
+#include "cluster.h"
 #include "sample.h"
 
 /* One point of a standby's lag history. */
@@ -40,9 +41,11 @@ extern const char *pgrepl_state_node_name(void);
 /* For the monitor. */
 extern void pgrepl_state_set_worker(pid_t pid);
 extern void pgrepl_state_publish(const PgreplSample *sample);
+extern void pgrepl_state_publish_views(const PgreplPeerView *views, int n);
 
 /* For readers. */
 extern bool pgrepl_state_read_sample(PgreplSample *dst, pid_t *worker_pid);
+extern int	pgrepl_state_read_views(PgreplPeerView *views);
 extern int	pgrepl_state_nseries(void);
 extern int	pgrepl_state_read_series(int i, PgreplLagSeries *hdr,
 									 PgreplLagPoint *points);

@@ -35,11 +35,13 @@ PG_FUNCTION_INFO_V1(pgrepl_status);
 PG_FUNCTION_INFO_V1(pgrepl_replicas);
 PG_FUNCTION_INFO_V1(pgrepl_wal_receiver);
 PG_FUNCTION_INFO_V1(pgrepl_lag_history);
+PG_FUNCTION_INFO_V1(pgrepl_nodes);
 
 #define STATUS_COLS			15
 #define REPLICAS_COLS		21
 #define WAL_RECEIVER_COLS	20
 #define LAG_HISTORY_COLS	6
+#define NODES_COLS			14
 
 /* Builds one row, column by column, NULL unless set. */
 typedef struct RowBuilder
@@ -388,6 +390,69 @@ pgrepl_lag_history(PG_FUNCTION_ARGS)
 			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc,
 								 values, nulls);
 		}
+	}
+
+	PG_RETURN_VOID();
+}
+
+/*
+ * pgrepl.nodes(): every member as this node's monitor knows it from
+ * heartbeats, this node first.  Lag is measured against the WAL position
+ * of the member that answered as primary, when one did.
+ */
+Datum
+pgrepl_nodes(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	PgreplPeerView *views;
+	XLogRecPtr	primary_lsn = InvalidXLogRecPtr;
+	TimestampTz now = GetCurrentTimestamp();
+	int			n;
+	int			i;
+
+	pgrepl_init_materialized_srf(fcinfo);
+
+	views = palloc(sizeof(PgreplPeerView) * (PGREPL_MAX_NODES + 1));
+	n = pgrepl_state_read_views(views);
+
+	for (i = 0; i < n; i++)
+	{
+		if (views[i].has_reply && views[i].role == PGREPL_ROLE_PRIMARY)
+			primary_lsn = Max(primary_lsn, views[i].wal_lsn);
+	}
+
+	for (i = 0; i < n; i++)
+	{
+		const PgreplPeerView *v = &views[i];
+		Datum		values[NODES_COLS];
+		bool		nulls[NODES_COLS];
+		RowBuilder	row;
+		bool		has = v->has_reply;
+		bool		has_lsn = has && v->role != PGREPL_ROLE_WITNESS &&
+			!XLogRecPtrIsInvalid(v->wal_lsn);
+		bool		has_lag = has_lsn && !XLogRecPtrIsInvalid(primary_lsn);
+
+		row_start(&row, values, nulls, NODES_COLS);
+		row_add(&row, true, text_datum(v->name));
+		row_add(&row, true, text_datum(pgrepl_kind_name(v->kind)));
+		row_add(&row, true, BoolGetDatum(v->is_self));
+		row_add(&row, true, BoolGetDatum(v->reachable));
+		row_add(&row, has, TimestampTzGetDatum(v->last_reply));
+		row_add(&row, has, interval_datum(Max(now - v->last_reply, 0)));
+		row_add(&row, has, text_datum(has ? pgrepl_role_name(v->role) : ""));
+		row_add(&row, has, Int32GetDatum(v->priority));
+		row_add(&row, has, BoolGetDatum(v->kind == PGREPL_KIND_DATA &&
+										v->priority > 0));
+		row_add(&row, has_lsn, Int32GetDatum((int32) v->timeline));
+		row_add(&row, has_lsn, lsn_datum(v->wal_lsn));
+		row_add(&row, has_lag,
+				Int64GetDatum(primary_lsn > v->wal_lsn ?
+							  (int64) (primary_lsn - v->wal_lsn) : 0));
+		row_add(&row, true, Int32GetDatum(v->failures));
+		row_add(&row, v->has_error, text_datum(v->last_error));
+		Assert(row.next == NODES_COLS);
+
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 
 	PG_RETURN_VOID();

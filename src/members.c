@@ -1,0 +1,239 @@
+/*-------------------------------------------------------------------------
+ *
+ * members.c
+ *	  The membership table and the event history, through SPI.
+ *
+ * pgrepl.members lists the nodes of the cluster and pgrepl.events tells
+ * its story.  Both are ordinary tables on the primary, so WAL carries them
+ * to every standby and every node reads the same list.  They are written
+ * only on the primary: by the register/unregister functions, and by the
+ * monitor of the primary for the primary itself.
+ *
+ * The monitor reads and writes them in short transactions of its own.  A
+ * transaction that fails (the extension was just dropped, a lock could not
+ * be had within lock_timeout) is logged and rolled back, and the monitor
+ * carries on with what it knew: a tick must never wait long on a user's
+ * lock, nor die of it.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "pgstat.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+
+#include "members.h"
+
+static const char *const role_names[] = {
+	[PGREPL_ROLE_PRIMARY] = "primary",
+	[PGREPL_ROLE_STANDBY] = "standby",
+	[PGREPL_ROLE_WITNESS] = "witness"
+};
+
+/* The name of a role, as heartbeats and the views spell it. */
+const char *
+pgrepl_role_name(PgreplRole role)
+{
+	return role_names[role];
+}
+
+/* The role a name stands for; false if none. */
+bool
+pgrepl_role_from_name(const char *name, PgreplRole *role)
+{
+	int			i;
+
+	for (i = 0; i < lengthof(role_names); i++)
+	{
+		if (strcmp(role_names[i], name) == 0)
+		{
+			*role = (PgreplRole) i;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Whether the extension's tables exist in this database. */
+static bool
+tables_exist(void)
+{
+	Oid			nsp = get_namespace_oid("pgrepl", true);
+
+	return OidIsValid(nsp) && OidIsValid(get_relname_relid("members", nsp));
+}
+
+/*
+ * Run fn(arg) in a transaction of its own with SPI connected.  Returns
+ * false, after logging why, if it failed; the transaction is then rolled
+ * back and the monitor goes on.
+ */
+bool
+pgrepl_in_transaction(const char *what, void (*fn) (void *), void *arg)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	bool		ok = true;
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	PG_TRY();
+	{
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		PushActiveSnapshot(GetTransactionSnapshot());
+		pgstat_report_activity(STATE_RUNNING, what);
+
+		fn(arg);
+
+		SPI_finish();
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(caller);
+		edata = CopyErrorData();
+		FlushErrorState();
+		AbortCurrentTransaction();
+
+		ereport(LOG,
+				(errmsg("pgrepl monitor could not %s: %s", what, edata->message)));
+		FreeErrorData(edata);
+		ok = false;
+	}
+	PG_END_TRY();
+
+	pgstat_report_activity(STATE_IDLE, NULL);
+	MemoryContextSwitchTo(caller);
+	return ok;
+}
+
+typedef struct LoadArgs
+{
+	PgreplMember *members;
+	int			max;
+	int			count;
+	bool		installed;
+} LoadArgs;
+
+static void
+load_members(void *arg)
+{
+	LoadArgs   *args = arg;
+	uint64		i;
+
+	args->count = 0;
+	args->installed = tables_exist();
+	if (!args->installed)
+		return;
+
+	if (SPI_execute("SELECT node_name, kind, conninfo FROM pgrepl.members "
+					"ORDER BY node_name", true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read pgrepl.members");
+
+	for (i = 0; i < SPI_processed && args->count < args->max; i++)
+	{
+		HeapTuple	tuple = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		PgreplMember *m = &args->members[args->count];
+		char	   *name = SPI_getvalue(tuple, desc, 1);
+		char	   *kind = SPI_getvalue(tuple, desc, 2);
+		char	   *conninfo = SPI_getvalue(tuple, desc, 3);
+
+		strlcpy(m->name, name, sizeof(m->name));
+		if (!pgrepl_kind_from_name(kind, &m->kind))
+			m->kind = PGREPL_KIND_DATA;
+		strlcpy(m->conninfo, conninfo, sizeof(m->conninfo));
+		args->count++;
+	}
+}
+
+/*
+ * Read pgrepl.members into members (room for max).  Returns the number of
+ * members, or -1 if it could not be read; *installed says whether the
+ * extension is installed at all in pgrepl.database.
+ */
+int
+pgrepl_members_load(PgreplMember *members, int max, bool *installed)
+{
+	LoadArgs	args = {members, max, 0, false};
+
+	if (!pgrepl_in_transaction("read pgrepl.members", load_members, &args))
+		return -1;
+	*installed = args.installed;
+	return args.count;
+}
+
+/*
+ * Add a member, or update its kind and connection string, and record that
+ * in the history; nothing when it is already listed as given.  Runs in the
+ * caller's transaction, with SPI connected.  Returns true if it changed.
+ */
+bool
+pgrepl_members_upsert(const char *name, PgreplNodeKind kind,
+					  const char *conninfo, const char *by)
+{
+	Oid			types[3] = {TEXTOID, TEXTOID, TEXTOID};
+	Datum		values[3];
+	char		detail[NAMEDATALEN + 64];
+
+	values[0] = CStringGetTextDatum(name);
+	values[1] = CStringGetTextDatum(pgrepl_kind_name(kind));
+	values[2] = CStringGetTextDatum(conninfo);
+
+	if (SPI_execute_with_args("INSERT INTO pgrepl.members AS m "
+							  "  (node_name, kind, conninfo) "
+							  "VALUES ($1, $2, $3) "
+							  "ON CONFLICT (node_name) DO UPDATE "
+							  "  SET kind = EXCLUDED.kind, "
+							  "      conninfo = EXCLUDED.conninfo "
+							  "  WHERE (m.kind, m.conninfo) IS DISTINCT FROM "
+							  "        (EXCLUDED.kind, EXCLUDED.conninfo)",
+							  3, types, values, NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "could not write pgrepl.members");
+
+	if (SPI_processed == 0)
+		return false;
+
+	snprintf(detail, sizeof(detail), "%s node, registered by %s",
+			 pgrepl_kind_name(kind), by);
+	pgrepl_event_insert(name, "node registered", detail);
+	return true;
+}
+
+/*
+ * Append an event to pgrepl.events.  Runs in the caller's transaction, with
+ * SPI connected, on the primary.
+ */
+void
+pgrepl_event_insert(const char *node, const char *event, const char *detail)
+{
+	Oid			types[3] = {TEXTOID, TEXTOID, TEXTOID};
+	Datum		values[3];
+	char		nulls[3] = {' ', ' ', ' '};
+
+	values[0] = CStringGetTextDatum(node);
+	values[1] = CStringGetTextDatum(event);
+	if (detail)
+		values[2] = CStringGetTextDatum(detail);
+	else
+	{
+		values[2] = (Datum) 0;
+		nulls[2] = 'n';
+	}
+
+	if (SPI_execute_with_args("INSERT INTO pgrepl.events "
+							  "  (node_name, event, detail) "
+							  "VALUES ($1, $2, $3)",
+							  3, types, values, nulls, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "could not write pgrepl.events");
+}

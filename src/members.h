@@ -1,0 +1,22 @@
+/*-------------------------------------------------------------------------
+ *
+ * members.h
+ *	  The membership table and the event history, through SPI.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PGREPL_MEMBERS_H
+#define PGREPL_MEMBERS_H
+
+#include "cluster.h"
+
+extern bool pgrepl_in_transaction(const char *what, void (*fn) (void *),
+								  void *arg);
+extern int	pgrepl_members_load(PgreplMember *members, int max,
+								bool *installed);
+extern bool pgrepl_members_upsert(const char *name, PgreplNodeKind kind,
+								  const char *conninfo, const char *by);
+extern void pgrepl_event_insert(const char *node, const char *event,
+								const char *detail);
+
+#endif							/* PGREPL_MEMBERS_H */

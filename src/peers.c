@@ -1,0 +1,545 @@
+/*-------------------------------------------------------------------------
+ *
+ * peers.c
+ *	  The monitor's connections to the other members, and heartbeats.
+ *
+ * The monitor keeps one libpq connection to every other member and asks
+ * each, every pgrepl.heartbeat_interval, for its state (pgrepl.heartbeat()
+ * on the peer).  A dead, frozen or black-holed peer must never stall the
+ * monitor, so nothing here blocks: connections are opened with
+ * PQconnectStartParams/PQconnectPoll, queries sent with PQsendQueryParams,
+ * and every socket is waited on by the monitor's WaitEventSet together with
+ * its latch.  Each connection attempt and each query has a deadline
+ * (pgrepl_heartbeat_timeout()); a peer that misses it is disconnected and
+ * counted as unreachable, and is tried again one heartbeat interval later.
+ * A refused connection is known at once, without waiting for the deadline.
+ *
+ * A standby that is not yet a member, or is listed with another connection
+ * string, registers itself by calling pgrepl.register_node() on whichever
+ * peer answers as the primary: that is how a standby cloned from the
+ * primary joins the cluster by itself.
+ *
+ * Error messages from libpq are kept for pgrepl.nodes without the
+ * connection string, which may hold a password; only their first line is
+ * kept.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "libpq-fe.h"
+#include "miscadmin.h"
+#include "storage/fd.h"
+#include "storage/latch.h"
+#include "utils/builtins.h"
+#include "utils/pg_lsn.h"
+#include "utils/timestamp.h"
+
+#include "peers.h"
+#include "settings.h"
+
+typedef enum PeerConnState
+{
+	PEER_DISCONNECTED,
+	PEER_CONNECTING,
+	PEER_READY,
+	PEER_QUERYING
+} PeerConnState;
+
+typedef enum PeerQuery
+{
+	QUERY_HEARTBEAT,
+	QUERY_REGISTER
+} PeerQuery;
+
+typedef struct Peer
+{
+	PgreplPeerView view;
+	char		conninfo[PGREPL_CONNINFO_LEN];
+	PGconn	   *conn;
+	PeerConnState state;
+	PostgresPollingStatusType poll;		/* while connecting */
+	bool		flushing;		/* query not fully sent yet */
+	PeerQuery	query;			/* while querying */
+	TimestampTz deadline;		/* of the connection attempt or query */
+	TimestampTz next_heartbeat; /* or next connection attempt */
+} Peer;
+
+static Peer peers[PGREPL_MAX_NODES];
+static int	npeers = 0;
+
+/* This node, as the members' list and the heartbeats describe it. */
+static PgreplPeerView self_view;
+static bool self_listed = false;
+
+/* Registration of this node through the primary, when it is needed. */
+static bool want_register = false;
+static TimestampTz next_register = 0;
+
+static void
+disconnect(Peer *p)
+{
+	if (p->conn)
+	{
+		PQfinish(p->conn);
+		ReleaseExternalFD();
+		p->conn = NULL;
+	}
+	p->state = PEER_DISCONNECTED;
+	p->flushing = false;
+}
+
+/* Keep the first line of a libpq message, for pgrepl.nodes and the log. */
+static void
+set_error(Peer *p, const char *message)
+{
+	char	   *nl;
+
+	strlcpy(p->view.last_error, message, sizeof(p->view.last_error));
+	nl = strchr(p->view.last_error, '\n');
+	if (nl)
+		*nl = '\0';
+	p->view.has_error = true;
+}
+
+/*
+ * The peer failed to connect or to answer: drop the connection, note why,
+ * and try again at the next heartbeat.
+ */
+static void
+peer_failed(Peer *p, TimestampTz now, const char *why)
+{
+	set_error(p, why);
+	if (p->view.failures == 0)
+		ereport(LOG,
+				(errmsg("pgrepl lost contact with node \"%s\": %s",
+						p->view.name, p->view.last_error)));
+	disconnect(p);
+	p->view.reachable = false;
+	p->view.failures++;
+	p->next_heartbeat = TimestampTzPlusMilliseconds(now,
+													pgrepl_heartbeat_interval);
+}
+
+/* Start connecting; PQconnectPoll finishes the job as the socket allows. */
+static void
+start_connect(Peer *p, TimestampTz now)
+{
+	char		appname[NAMEDATALEN];
+	char		options[128];
+	const char *keys[] = {"dbname", "application_name", "options", NULL};
+	const char *values[] = {p->conninfo, appname, options, NULL};
+
+	/* Peers see who calls, and the calls cannot hang on their side. */
+	snprintf(appname, sizeof(appname), "pgrepl %s", self_view.name);
+	snprintf(options, sizeof(options),
+			 "-c statement_timeout=%d -c lock_timeout=%d",
+			 pgrepl_heartbeat_timeout(), pgrepl_heartbeat_timeout());
+
+	if (!AcquireExternalFD())
+	{
+		peer_failed(p, now, "out of file descriptors for peer connections");
+		return;
+	}
+	p->conn = PQconnectStartParams(keys, values, true);
+	if (p->conn == NULL)
+	{
+		ReleaseExternalFD();
+		peer_failed(p, now, "out of memory");
+		return;
+	}
+	if (PQstatus(p->conn) == CONNECTION_BAD)
+	{
+		peer_failed(p, now, PQerrorMessage(p->conn));
+		return;
+	}
+	p->state = PEER_CONNECTING;
+	p->poll = PGRES_POLLING_WRITING;
+	p->deadline = TimestampTzPlusMilliseconds(now, pgrepl_heartbeat_timeout());
+}
+
+/* Send the next query: registration if it is due and the peer is primary. */
+static void
+send_query(Peer *p, TimestampTz now)
+{
+	int			ok;
+
+	if (want_register && now >= next_register && p->view.has_reply &&
+		p->view.role == PGREPL_ROLE_PRIMARY)
+	{
+		const char *params[3] = {self_view.name, pgrepl_node_conninfo,
+		pgrepl_kind_name(self_view.kind)};
+
+		ok = PQsendQueryParams(p->conn,
+							   "SELECT pgrepl.register_node($1, $2, $3)",
+							   3, NULL, params, NULL, NULL, 0);
+		p->query = QUERY_REGISTER;
+		next_register = TimestampTzPlusMilliseconds(now, 10 * 1000);
+	}
+	else
+	{
+		const char *params[1] = {self_view.name};
+
+		ok = PQsendQueryParams(p->conn,
+							   "SELECT node_name, kind, role, timeline, "
+							   "       wal_lsn, priority "
+							   "FROM pgrepl.heartbeat($1)",
+							   1, NULL, params, NULL, NULL, 0);
+		p->query = QUERY_HEARTBEAT;
+		p->next_heartbeat = TimestampTzPlusMilliseconds(now,
+														pgrepl_heartbeat_interval);
+	}
+
+	if (!ok)
+	{
+		peer_failed(p, now, PQerrorMessage(p->conn));
+		return;
+	}
+	p->state = PEER_QUERYING;
+	p->flushing = (PQflush(p->conn) == 1);
+	p->deadline = TimestampTzPlusMilliseconds(now, pgrepl_heartbeat_timeout());
+}
+
+/* Take in a heartbeat's answer: one row describing the peer. */
+static void
+heartbeat_answered(Peer *p, PGresult *res, TimestampTz now)
+{
+	PgreplPeerView *v = &p->view;
+	PgreplNodeKind kind;
+	PgreplRole	role;
+
+	if (PQntuples(res) != 1 || PQnfields(res) != 6)
+	{
+		peer_failed(p, now, "unexpected answer to a heartbeat");
+		return;
+	}
+	if (strcmp(PQgetvalue(res, 0, 0), v->name) != 0)
+	{
+		char		why[PGREPL_ERROR_LEN];
+
+		snprintf(why, sizeof(why), "its connection string reaches node \"%s\"",
+				 PQgetvalue(res, 0, 0));
+		peer_failed(p, now, why);
+		return;
+	}
+	if (!pgrepl_kind_from_name(PQgetvalue(res, 0, 1), &kind) ||
+		!pgrepl_role_from_name(PQgetvalue(res, 0, 2), &role))
+	{
+		peer_failed(p, now, "unexpected answer to a heartbeat");
+		return;
+	}
+
+	if (v->failures > 0)
+		ereport(LOG,
+				(errmsg("pgrepl regained contact with node \"%s\"", v->name)));
+	v->kind = kind;
+	v->role = role;
+	v->timeline = PQgetisnull(res, 0, 3) ? 0 :
+		(TimeLineID) strtoul(PQgetvalue(res, 0, 3), NULL, 10);
+	v->wal_lsn = PQgetisnull(res, 0, 4) ? InvalidXLogRecPtr :
+		DatumGetLSN(DirectFunctionCall1(pg_lsn_in,
+										CStringGetDatum(PQgetvalue(res, 0, 4))));
+	v->priority = atoi(PQgetvalue(res, 0, 5));
+	v->has_reply = true;
+	v->last_reply = now;
+	v->reachable = true;
+	v->failures = 0;
+	v->has_error = false;
+}
+
+/* Take in one result of the query in flight. */
+static void
+query_answered(Peer *p, PGresult *res, TimestampTz now)
+{
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+	{
+		const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+
+		if (p->query == QUERY_REGISTER)
+		{
+			ereport(WARNING,
+					(errmsg("node \"%s\" could not register this node: %s",
+							p->view.name, msg ? msg : "unknown error")));
+			return;
+		}
+		peer_failed(p, now, msg ? msg : PQerrorMessage(p->conn));
+		return;
+	}
+
+	if (p->query == QUERY_REGISTER)
+	{
+		ereport(LOG,
+				(errmsg("pgrepl registered node \"%s\" with primary \"%s\"",
+						self_view.name, p->view.name)));
+		want_register = false;
+	}
+	else
+		heartbeat_answered(p, res, now);
+}
+
+/*
+ * Read what the peer sent.  PQgetResult is only called once PQisBusy says
+ * a result is complete, so it never waits for the network.
+ */
+static void
+receive(Peer *p, TimestampTz now)
+{
+	if (!PQconsumeInput(p->conn))
+	{
+		peer_failed(p, now, PQerrorMessage(p->conn));
+		return;
+	}
+	while (p->state == PEER_QUERYING && !PQisBusy(p->conn))
+	{
+		PGresult   *res = PQgetResult(p->conn);
+
+		if (res == NULL)
+		{
+			p->state = PEER_READY;
+			break;
+		}
+		query_answered(p, res, now);
+		PQclear(res);
+	}
+}
+
+/* The socket of a peer is ready for what we waited for. */
+void
+peers_socket_ready(void *peer, uint32 events, TimestampTz now)
+{
+	Peer	   *p = peer;
+
+	switch (p->state)
+	{
+		case PEER_CONNECTING:
+			p->poll = PQconnectPoll(p->conn);
+			if (p->poll == PGRES_POLLING_FAILED)
+				peer_failed(p, now, PQerrorMessage(p->conn));
+			else if (p->poll == PGRES_POLLING_OK)
+			{
+				if (PQsetnonblocking(p->conn, 1) != 0)
+					peer_failed(p, now, PQerrorMessage(p->conn));
+				else
+				{
+					p->state = PEER_READY;
+					send_query(p, now);
+				}
+			}
+			break;
+		case PEER_QUERYING:
+			if ((events & WL_SOCKET_WRITEABLE) && p->flushing)
+			{
+				int			r = PQflush(p->conn);
+
+				if (r < 0)
+				{
+					peer_failed(p, now, PQerrorMessage(p->conn));
+					break;
+				}
+				p->flushing = (r == 1);
+			}
+			if (events & WL_SOCKET_READABLE)
+				receive(p, now);
+			break;
+		case PEER_READY:
+			/* Data while idle: only a notice or the server going away. */
+			if (!PQconsumeInput(p->conn) || PQstatus(p->conn) == CONNECTION_BAD)
+				peer_failed(p, now, PQerrorMessage(p->conn));
+			break;
+		case PEER_DISCONNECTED:
+			break;
+	}
+}
+
+/*
+ * Move every peer along: start connections and heartbeats that are due,
+ * give up on those past their deadline.
+ */
+void
+peers_step(TimestampTz now)
+{
+	int			i;
+
+	for (i = 0; i < npeers; i++)
+	{
+		Peer	   *p = &peers[i];
+
+		switch (p->state)
+		{
+			case PEER_DISCONNECTED:
+				if (now >= p->next_heartbeat)
+					start_connect(p, now);
+				break;
+			case PEER_CONNECTING:
+				if (now >= p->deadline)
+					peer_failed(p, now, "timed out connecting");
+				break;
+			case PEER_QUERYING:
+				if (now >= p->deadline)
+					peer_failed(p, now, "timed out waiting for an answer");
+				break;
+			case PEER_READY:
+				if (now >= p->next_heartbeat)
+					send_query(p, now);
+				break;
+		}
+	}
+}
+
+/* When peers_step next has something to do. */
+TimestampTz
+peers_next_wakeup(void)
+{
+	TimestampTz next = DT_NOEND;
+	int			i;
+
+	for (i = 0; i < npeers; i++)
+	{
+		const Peer *p = &peers[i];
+
+		if (p->state == PEER_CONNECTING || p->state == PEER_QUERYING)
+			next = Min(next, p->deadline);
+		else
+			next = Min(next, p->next_heartbeat);
+	}
+	return next;
+}
+
+/* Add the socket of every peer with something in flight to the set. */
+void
+peers_add_wait_events(WaitEventSet *set)
+{
+	int			i;
+
+	for (i = 0; i < npeers; i++)
+	{
+		Peer	   *p = &peers[i];
+		uint32		events = 0;
+		pgsocket	sock;
+
+		if (p->state == PEER_CONNECTING)
+			events = (p->poll == PGRES_POLLING_READING) ?
+				WL_SOCKET_READABLE : WL_SOCKET_WRITEABLE;
+		else if (p->state == PEER_QUERYING)
+			events = WL_SOCKET_READABLE | (p->flushing ? WL_SOCKET_WRITEABLE : 0);
+		else if (p->state == PEER_READY)
+			events = WL_SOCKET_READABLE;
+		if (events == 0)
+			continue;
+
+		sock = PQsocket(p->conn);
+		if (sock == PGINVALID_SOCKET)
+			continue;
+		AddWaitEventToSet(set, events, sock, NULL, p);
+	}
+}
+
+/* How many sockets peers_add_wait_events may add. */
+int
+peers_max_wait_events(void)
+{
+	return npeers;
+}
+
+static Peer *
+find_peer(const char *name)
+{
+	int			i;
+
+	for (i = 0; i < npeers; i++)
+	{
+		if (strcmp(peers[i].view.name, name) == 0)
+			return &peers[i];
+	}
+	return NULL;
+}
+
+/*
+ * Take the current members' list: connect to new members, drop those that
+ * left, reconnect to those whose connection string changed.  self describes
+ * this node.  If this node is missing from the list, or listed with another
+ * connection string, it will register itself through the primary.
+ */
+void
+peers_set_members(const PgreplMember *members, int nmembers,
+				  const PgreplPeerView *self)
+{
+	Peer		kept[PGREPL_MAX_NODES];
+	int			nkept = 0;
+	int			i;
+
+	self_view = *self;
+	self_listed = false;
+
+	for (i = 0; i < nmembers && nkept < PGREPL_MAX_NODES; i++)
+	{
+		const PgreplMember *m = &members[i];
+		Peer	   *old;
+		Peer	   *p = &kept[nkept];
+
+		if (strcmp(m->name, self->name) == 0)
+		{
+			self_listed = (strcmp(m->conninfo, pgrepl_node_conninfo) == 0 &&
+						   m->kind == self->kind);
+			continue;
+		}
+
+		old = find_peer(m->name);
+		if (old && strcmp(old->conninfo, m->conninfo) == 0)
+		{
+			*p = *old;
+			old->conn = NULL;	/* moved, not to be closed below */
+		}
+		else
+		{
+			memset(p, 0, sizeof(Peer));
+			strlcpy(p->view.name, m->name, sizeof(p->view.name));
+			strlcpy(p->conninfo, m->conninfo, sizeof(p->conninfo));
+			p->state = PEER_DISCONNECTED;
+		}
+		p->view.kind = m->kind;
+		nkept++;
+	}
+
+	/* Whatever was not kept is closed. */
+	for (i = 0; i < npeers; i++)
+		disconnect(&peers[i]);
+	memcpy(peers, kept, sizeof(Peer) * nkept);
+	npeers = nkept;
+
+	want_register = !self_listed && pgrepl_node_conninfo[0] != '\0';
+}
+
+/* Whether this node is listed in pgrepl.members as it is configured. */
+bool
+peers_self_listed(void)
+{
+	return self_listed;
+}
+
+/*
+ * What this node knows of every member, itself first, for the views.
+ * Returns the number of entries written to views (room for
+ * PGREPL_MAX_NODES + 1).
+ */
+int
+peers_views(const PgreplPeerView *self, PgreplPeerView *views)
+{
+	int			i;
+
+	views[0] = *self;
+	for (i = 0; i < npeers; i++)
+		views[i + 1] = peers[i].view;
+	return npeers + 1;
+}
+
+/* Close every connection, when the monitor exits. */
+void
+peers_shutdown(int code, Datum arg)
+{
+	int			i;
+
+	for (i = 0; i < npeers; i++)
+		disconnect(&peers[i]);
+	npeers = 0;
+}
