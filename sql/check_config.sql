@@ -14,10 +14,16 @@ ORDER BY name COLLATE "C";
 
 SHOW pgrepl.node_name;
 SHOW pgrepl.monitor_interval;
+SHOW pgrepl.node_kind;
+SHOW pgrepl.priority;
+SHOW pgrepl.heartbeat_interval;
 
--- The monitor interval reloads, so it cannot be SET in a session.
+-- Settings that reload cannot be SET in a session.
 SET pgrepl.monitor_interval = '1s';
 SELECT set_config('pgrepl.monitor_interval', '1s', false);
+SET pgrepl.heartbeat_interval = '1s';
+SET pgrepl.priority = 0;
+SET pgrepl.node_conninfo = 'host=localhost';
 
 -- Bad values are refused wherever a value is checked; ALTER SYSTEM checks
 -- and, as it fails, writes nothing.
@@ -33,11 +39,26 @@ ALTER SYSTEM SET pgrepl.lag_history_size = 'many';
 ALTER SYSTEM SET pgrepl.node_name = 'Node-1';
 ALTER SYSTEM SET pgrepl.node_name = 'node 1';
 ALTER SYSTEM SET pgrepl.node_name = 'a_name_longer_than_sixty_three_characters_is_not_a_valid_node_name';
+ALTER SYSTEM SET pgrepl.heartbeat_interval = '9ms';
+ALTER SYSTEM SET pgrepl.heartbeat_interval = '61s';
+ALTER SYSTEM SET pgrepl.heartbeat_interval = 'often';
+ALTER SYSTEM SET pgrepl.priority = -1;
+ALTER SYSTEM SET pgrepl.priority = 1001;
+ALTER SYSTEM SET pgrepl.priority = 'high';
+ALTER SYSTEM SET pgrepl.node_kind = 'arbiter';
+ALTER SYSTEM SET pgrepl.node_kind = '';
+-- A connection string must parse.  libpq's own message is not repeated,
+-- since it may quote the string, password and all.
+ALTER SYSTEM SET pgrepl.node_conninfo = 'nonsense';
+ALTER SYSTEM SET pgrepl.node_conninfo = 'host=''unterminated';
+ALTER SYSTEM SET pgrepl.node_conninfo = 'nohost=1 password=secret';
+ALTER SYSTEM SET pgrepl.node_conninfo = 'postgresql://[::1';
 
 -- Settings fixed at server start cannot be changed in a session.
 SET pgrepl.node_name = 'other';
 SET pgrepl.database = 'regression';
 SET pgrepl.lag_history_size = 100;
+SET pgrepl.node_kind = 'witness';
 
 -- The pgrepl prefix is reserved: a misspelt setting is an error, not a
 -- silently created placeholder.

@@ -61,3 +61,33 @@ FROM pg_proc p
 JOIN pg_language l ON l.oid = p.prolang
 WHERE p.pronamespace = 'pgrepl'::regnamespace
 ORDER BY p.proname;
+
+-- The tables that hold the cluster's membership and history, column by
+-- column, with their constraints.
+SELECT c.relname AS "table", a.attnum, a.attname,
+       format_type(a.atttypid, a.atttypmod) AS type,
+       a.attnotnull AS not_null,
+       pg_get_expr(d.adbin, d.adrelid) AS "default",
+       a.attidentity AS identity
+FROM pg_attribute a
+JOIN pg_class c ON c.oid = a.attrelid
+LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+WHERE c.relnamespace = 'pgrepl'::regnamespace
+  AND c.relkind = 'r'
+  AND a.attnum > 0
+  AND NOT a.attisdropped
+ORDER BY c.relname, a.attnum;
+
+SELECT conrelid::regclass AS "table", conname, pg_get_constraintdef(oid)
+FROM pg_constraint
+WHERE connamespace = 'pgrepl'::regnamespace
+ORDER BY conrelid::regclass::text COLLATE "C", conname COLLATE "C";
+
+-- pg_dump keeps their rows, and the position of the sequence that numbers
+-- the events, so that a restored database goes on numbering after the last
+-- event rather than colliding with it.
+SELECT cfg::regclass AS dumped_with_data, cond AS condition
+FROM pg_extension e,
+     unnest(e.extconfig, e.extcondition) AS u(cfg, cond)
+WHERE e.extname = 'pgrepl'
+ORDER BY cfg::regclass::text COLLATE "C";

@@ -71,6 +71,46 @@ BEGIN
 END
 $$;
 
+-- What this node knows of the cluster: itself, first, as a lone primary.
+-- No member is registered where the monitor reads pgrepl.members (the
+-- database pgrepl.database names), so there is no other row.  The monitor
+-- publishes this view just after its sample: wait for it too.
+DO $$
+DECLARE
+	deadline timestamptz := clock_timestamp() + interval '60 seconds';
+BEGIN
+	WHILE NOT EXISTS (SELECT 1 FROM pgrepl.nodes WHERE is_self)
+	LOOP
+		IF clock_timestamp() > deadline THEN
+			RAISE EXCEPTION 'pgrepl monitor published no view of this node within 60 seconds';
+		END IF;
+		PERFORM pg_sleep(0.05);
+	END LOOP;
+END
+$$;
+
+SELECT count(*) AS nodes FROM pgrepl.nodes;
+
+\x on
+SELECT node_name,
+       kind,
+       is_self,
+       reachable,
+       last_heartbeat <= clock_timestamp() AS last_heartbeat_past,
+       heartbeat_age >= interval '0' AND heartbeat_age < interval '10 seconds'
+           AS heartbeat_age_small,
+       role,
+       priority,
+       promotable,
+       timeline = (SELECT timeline_id FROM pg_control_checkpoint())
+           AS timeline_is_current,
+       wal_lsn <= pg_current_wal_flush_lsn() AS wal_lsn_ok,
+       lag_bytes,
+       failures,
+       last_error IS NULL AS no_last_error
+FROM pgrepl.nodes;
+\x off
+
 -- A lone primary has no standby, no WAL receiver and so no lag history.
 SELECT count(*) AS replicas FROM pgrepl.replicas;
 SELECT count(*) AS wal_receivers FROM pgrepl.wal_receiver;
