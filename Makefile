@@ -17,6 +17,9 @@ OBJS = \
 	src/members.o \
 	src/peers.o \
 	src/peer_api.o \
+	src/vote.o \
+	src/fence.o \
+	src/election.o \
 	src/monitor.o \
 	src/views.o
 PGFILEDESC = "pgrepl - automatic failover and lag monitoring for streaming replication"
@@ -42,3 +45,7 @@ PG_CFLAGS += -Werror
 endif
 
 include $(PGXS)
+
+# PGXS tracks no header dependencies: rebuild everything when one changes,
+# so that no object keeps an old layout of a shared struct.
+$(OBJS): $(wildcard $(srcdir)/src/*.h)

@@ -25,7 +25,11 @@ CREATE FUNCTION @extschema@.status(
 	OUT replay_lag interval,
 	OUT sample_time timestamptz,
 	OUT sample_age interval,
-	OUT worker_pid integer)
+	OUT worker_pid integer,
+	OUT term bigint,
+	OUT primary_node text,
+	OUT fenced boolean,
+	OUT fence_reason text)
 RETURNS record
 AS 'MODULE_PATHNAME', 'pgrepl_status'
 LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
@@ -37,7 +41,7 @@ CREATE VIEW @extschema@.status AS
 	SELECT * FROM @extschema@.status();
 
 COMMENT ON VIEW @extschema@.status IS
-'one row: this node''s role, timeline, WAL positions and replay lag';
+'one row: this node''s role, timeline, WAL positions, replay lag, term, the primary it knows and whether it is fenced';
 
 CREATE FUNCTION @extschema@.replicas(
 	OUT application_name text,
@@ -174,6 +178,7 @@ CREATE FUNCTION @extschema@.nodes(
 	OUT role text,
 	OUT priority integer,
 	OUT promotable boolean,
+	OUT term bigint,
 	OUT timeline integer,
 	OUT wal_lsn pg_lsn,
 	OUT lag_bytes bigint,
@@ -199,18 +204,38 @@ COMMENT ON VIEW @extschema@.nodes IS
  */
 CREATE FUNCTION @extschema@.heartbeat(
 	sender text,
+	sender_term bigint,
+	sender_leads boolean,
 	OUT node_name text,
 	OUT kind text,
 	OUT role text,
 	OUT timeline integer,
 	OUT wal_lsn pg_lsn,
-	OUT priority integer)
+	OUT priority integer,
+	OUT term bigint,
+	OUT leader boolean)
 RETURNS record
 AS 'MODULE_PATHNAME', 'pgrepl_heartbeat'
 LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
 
-COMMENT ON FUNCTION @extschema@.heartbeat(text) IS
-'this node''s name, kind, role, timeline, WAL position and priority, for a peer''s monitor';
+COMMENT ON FUNCTION @extschema@.heartbeat(text, bigint, boolean) IS
+'this node''s name, kind, role, timeline, WAL position, priority, term and leadership, for a peer''s monitor; adopts a higher term';
+
+CREATE FUNCTION @extschema@.request_vote(
+	candidate text,
+	term bigint,
+	timeline integer,
+	lsn pg_lsn,
+	dry_run boolean,
+	OUT voter_term bigint,
+	OUT granted boolean,
+	OUT reason text)
+RETURNS record
+AS 'MODULE_PATHNAME', 'pgrepl_request_vote'
+LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION @extschema@.request_vote(text, bigint, integer, pg_lsn, boolean) IS
+'this node''s vote for a candidate in a term, written to disk before it is returned; a dry run only says whether it would be granted';
 
 CREATE FUNCTION @extschema@.register_node(
 	node_name text,
@@ -316,7 +341,8 @@ REVOKE ALL ON @extschema@.wal_receiver FROM PUBLIC;
 REVOKE ALL ON @extschema@.lag_history FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.nodes() FROM PUBLIC;
 REVOKE ALL ON @extschema@.nodes FROM PUBLIC;
-REVOKE ALL ON FUNCTION @extschema@.heartbeat(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.heartbeat(text, bigint, boolean) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.request_vote(text, bigint, integer, pg_lsn, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.register_node(text, text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.unregister_node(text) FROM PUBLIC;
 REVOKE ALL ON @extschema@.members FROM PUBLIC;

@@ -60,8 +60,18 @@ typedef struct PgreplPeerView
 	TimestampTz last_reply;
 	PgreplRole	role;
 	TimeLineID	timeline;
-	XLogRecPtr	wal_lsn;		/* written on a primary, received on a standby */
+	XLogRecPtr	wal_lsn;		/* flushed on a primary, received on a standby */
 	int			priority;
+	uint64		term;			/* the highest term it has seen */
+	bool		leader;			/* a primary leading that term, unfenced */
+
+	/*
+	 * The last heartbeat it answered that this node sent as the leader of
+	 * ack_term: when it was sent.  Valid if has_ack.
+	 */
+	bool		has_ack;
+	uint64		ack_term;
+	TimestampTz last_ack_sent;
 } PgreplPeerView;
 
 extern const char *pgrepl_role_name(PgreplRole role);

@@ -15,6 +15,7 @@
 
 #include "access/xlog.h"
 #include "funcapi.h"
+#include "nodes/parsenodes.h"
 #include "storage/latch.h"
 #include "utils/memutils.h"
 #include "utils/backend_status.h"
@@ -59,6 +60,23 @@ pgrepl_local_beentry(int n)
 #else
 	return pgstat_fetch_stat_local_beentry(n);
 #endif
+}
+
+/* A string constant node, as the grammar would make for 'value'. */
+static inline Node *
+pgrepl_string_const(const char *value)
+{
+	A_Const    *c = makeNode(A_Const);
+
+#if PG_VERSION_NUM >= 150000
+	c->val.sval.type = T_String;
+	c->val.sval.sval = pstrdup(value);
+#else
+	c->val.type = T_String;
+	c->val.val.str = pstrdup(value);
+#endif
+	c->location = -1;
+	return (Node *) c;
 }
 
 /* A WaitEventSet for nevents events, freed by FreeWaitEventSet. */

@@ -206,34 +206,52 @@ pgrepl_members_upsert(const char *name, PgreplNodeKind kind,
 
 	snprintf(detail, sizeof(detail), "%s node, registered by %s",
 			 pgrepl_kind_name(kind), by);
-	pgrepl_event_insert(name, "node registered", detail);
+	pgrepl_event_insert(name, "node registered", NULL, detail);
 	return true;
 }
 
 /*
- * Append an event to pgrepl.events.  Runs in the caller's transaction, with
+ * Make the physical replication slot a data member streams through, named
+ * after it, unless it exists: a primary keeps WAL for every standby of the
+ * cluster, also while one is down.  Runs in the caller's transaction, with
  * SPI connected, on the primary.
  */
 void
-pgrepl_event_insert(const char *node, const char *event, const char *detail)
+pgrepl_ensure_slot(const char *name)
 {
-	Oid			types[3] = {TEXTOID, TEXTOID, TEXTOID};
-	Datum		values[3];
-	char		nulls[3] = {' ', ' ', ' '};
+	Oid			types[1] = {TEXTOID};
+	Datum		values[1];
+
+	values[0] = CStringGetTextDatum(name);
+	if (SPI_execute_with_args("SELECT pg_catalog.pg_create_physical_replication_slot($1, true) "
+							  "WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_replication_slots "
+							  "                  WHERE slot_name = $1)",
+							  1, types, values, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not create replication slot \"%s\"", name);
+}
+
+/*
+ * Append an event to pgrepl.events, with a term if term is not NULL.  Runs
+ * in the caller's transaction, with SPI connected, on the primary.
+ */
+void
+pgrepl_event_insert(const char *node, const char *event, const uint64 *term,
+					const char *detail)
+{
+	Oid			types[4] = {TEXTOID, TEXTOID, INT8OID, TEXTOID};
+	Datum		values[4];
+	char		nulls[4] = {' ', ' ', ' ', ' '};
 
 	values[0] = CStringGetTextDatum(node);
 	values[1] = CStringGetTextDatum(event);
-	if (detail)
-		values[2] = CStringGetTextDatum(detail);
-	else
-	{
-		values[2] = (Datum) 0;
-		nulls[2] = 'n';
-	}
+	values[2] = term ? Int64GetDatum((int64) *term) : (Datum) 0;
+	nulls[2] = term ? ' ' : 'n';
+	values[3] = detail ? CStringGetTextDatum(detail) : (Datum) 0;
+	nulls[3] = detail ? ' ' : 'n';
 
 	if (SPI_execute_with_args("INSERT INTO pgrepl.events "
-							  "  (node_name, event, detail) "
-							  "VALUES ($1, $2, $3)",
-							  3, types, values, nulls, false, 0) != SPI_OK_INSERT)
+							  "  (node_name, event, term, detail) "
+							  "VALUES ($1, $2, $3, $4)",
+							  4, types, values, nulls, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "could not write pgrepl.events");
 }

@@ -16,7 +16,8 @@ extern int	pgrepl_members_load(PgreplMember *members, int max,
 								bool *installed);
 extern bool pgrepl_members_upsert(const char *name, PgreplNodeKind kind,
 								  const char *conninfo, const char *by);
+extern void pgrepl_ensure_slot(const char *name);
 extern void pgrepl_event_insert(const char *node, const char *event,
-								const char *detail);
+								const uint64 *term, const char *detail);
 
 #endif							/* PGREPL_MEMBERS_H */

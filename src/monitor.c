@@ -22,6 +22,7 @@
  */
 #include "postgres.h"
 
+#include "access/xlog.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
@@ -34,12 +35,14 @@
 #include "utils/timestamp.h"
 
 #include "compat.h"
+#include "election.h"
 #include "members.h"
 #include "monitor.h"
 #include "peers.h"
 #include "sample.h"
 #include "settings.h"
 #include "state.h"
+#include "vote.h"
 
 /* Seconds before the postmaster restarts a monitor that exited abnormally. */
 #define MONITOR_RESTART_SECONDS		1
@@ -80,6 +83,22 @@ next_due(TimestampTz due, TimestampTz now)
 	return (next > now) ? next : TimestampTzPlusMilliseconds(now, pgrepl_monitor_interval);
 }
 
+/*
+ * This node's term, and whether it leads it: a primary that was elected in
+ * it (or is its first primary) and was not deposed since; with or without
+ * a lease, which heartbeats sent as leader are what renews.
+ */
+static void
+self_term(PgreplPeerView *self)
+{
+	PgreplTermState ts;
+
+	pgrepl_term_state(&ts);
+	self->term = ts.term;
+	self->leader = self->role == PGREPL_ROLE_PRIMARY &&
+		ts.term > 0 && ts.leader_term == ts.term;
+}
+
 /* What this node is, as the members' list shows it, from the last sample. */
 static void
 self_view(const PgreplSample *sample, PgreplPeerView *self)
@@ -102,6 +121,7 @@ self_view(const PgreplSample *sample, PgreplPeerView *self)
 		Max(sample->node.receive_lsn, sample->node.replay_lsn) :
 		sample->node.flush_lsn;
 	self->priority = pgrepl_priority;
+	self_term(self);
 }
 
 typedef struct RegisterArgs
@@ -155,14 +175,37 @@ refresh_members(const PgreplSample *sample, PgreplPeerView *self)
 	}
 }
 
-/* Publish what this node knows of every member, itself first. */
+/*
+ * Take stock of every member, itself first: publish it, then run the
+ * election logic on it.  Unless the monitor has not read the members yet, or
+ * this node is not one of them: then there is no cluster to lead or follow.
+ */
 static void
-publish_views(const PgreplPeerView *self)
+cluster_step(PgreplPeerView *self, bool tick)
 {
 	PgreplPeerView views[PGREPL_MAX_NODES + 1];
-	int			n = peers_views(self, views);
+	int			n;
 
+	/*
+	 * Role and WAL position change with a promotion, and with every record
+	 * received: an election must not act on a sample up to a tick old.
+	 */
+	if (self->kind == PGREPL_KIND_DATA && self->name[0] != '\0')
+	{
+		self->role = RecoveryInProgress() ? PGREPL_ROLE_STANDBY :
+			PGREPL_ROLE_PRIMARY;
+		self->wal_lsn = pgrepl_current_wal(&self->timeline);
+	}
+	self_term(self);
+	peers_set_self(self);
+	n = peers_views(self, views);
+
+	/* Published first: what the election acts on is visible no later. */
 	pgrepl_state_publish_views(views, n);
+	if (self->name[0] != '\0' && peers_self_listed())
+		election_step(views, n, GetCurrentTimestamp(), tick);
+	else
+		election_not_member();
 }
 
 /*
@@ -244,6 +287,7 @@ pgrepl_monitor_main(Datum main_arg)
 
 	pgrepl_state_set_worker(MyProcPid);
 	on_shmem_exit(peers_shutdown, (Datum) 0);
+	election_init();
 
 	tick_context = AllocSetContextCreate(TopMemoryContext,
 										 "pgrepl monitor tick",
@@ -261,6 +305,7 @@ pgrepl_monitor_main(Datum main_arg)
 	for (;;)
 	{
 		TimestampTz now;
+		bool		ticked;
 
 		CHECK_FOR_INTERRUPTS();
 
@@ -274,17 +319,17 @@ pgrepl_monitor_main(Datum main_arg)
 		}
 
 		now = GetCurrentTimestamp();
-		if (now >= due)
+		ticked = (now >= due);
+		if (ticked)
 		{
 			monitor_tick(sample, &self, tick_context);
 			last_due = due;
 			due = next_due(due, now);
 		}
 
+		cluster_step(&self, ticked);
 		peers_step(GetCurrentTimestamp());
-		publish_views(&self);
 
 		wait_for_events(Min(due, peers_next_wakeup()));
-		publish_views(&self);
 	}
 }

@@ -31,14 +31,18 @@
 #include "utils/timestamp.h"
 
 #include "compat.h"
+#include "sample.h"
 #include "members.h"
 #include "state.h"
+#include "vote.h"
 
 PG_FUNCTION_INFO_V1(pgrepl_heartbeat);
+PG_FUNCTION_INFO_V1(pgrepl_request_vote);
 PG_FUNCTION_INFO_V1(pgrepl_register_node);
 PG_FUNCTION_INFO_V1(pgrepl_unregister_node);
 
-#define HEARTBEAT_COLS	6
+#define HEARTBEAT_COLS	8
+#define VOTE_COLS		3
 
 /* This node's role as its peers should see it, from its live state. */
 static PgreplRole
@@ -47,31 +51,6 @@ my_role(void)
 	if (pgrepl_node_kind == PGREPL_KIND_WITNESS)
 		return PGREPL_ROLE_WITNESS;
 	return RecoveryInProgress() ? PGREPL_ROLE_STANDBY : PGREPL_ROLE_PRIMARY;
-}
-
-/*
- * This node's WAL position as an election compares it: what is flushed on
- * a primary; on a standby, what it received or replayed, whichever is
- * further.
- */
-static XLogRecPtr
-my_wal_lsn(TimeLineID *tli)
-{
-	XLogRecPtr	replay;
-	XLogRecPtr	received;
-	TimeLineID	received_tli;
-
-	if (!RecoveryInProgress())
-		return pgrepl_flush_lsn(tli);
-
-	replay = GetXLogReplayRecPtr(tli);
-	received = GetWalRcvFlushRecPtr(NULL, &received_tli);
-	if (received > replay && received_tli >= *tli)
-	{
-		*tli = received_tli;
-		return received;
-	}
-	return replay;
 }
 
 /* Raise an error unless name is a valid node name. */
@@ -98,25 +77,59 @@ check_primary(const char *what)
 }
 
 /*
- * pgrepl.heartbeat(sender text): this node's name, kind, role, timeline,
- * WAL position and priority, for the peer called sender.
+ * Whether this node is a primary leading the current term: elected in it
+ * (or its first primary), not deposed.  Its lease does not matter here:
+ * peers that hear a leader without a lease may well be what renews it.
+ */
+static bool
+i_lead(const PgreplTermState *ts)
+{
+	return my_role() == PGREPL_ROLE_PRIMARY &&
+		ts->leader_term == ts->term && ts->term > 0;
+}
+
+/*
+ * pgrepl.heartbeat(sender, sender_term, sender_leads): this node's name,
+ * kind, role, timeline, WAL position, priority, term, and whether it leads
+ * that term, for the peer called sender.  The sender's term is adopted if
+ * it is higher; a heartbeat from the primary leading the current term is
+ * contact with a healthy primary, which keeps this node from voting for a
+ * successor, and answering it is what renews that primary's lease.
  */
 Datum
 pgrepl_heartbeat(PG_FUNCTION_ARGS)
 {
 	char	   *sender = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	int64		sender_term = PG_GETARG_INT64(1);
+	bool		sender_leads = PG_GETARG_BOOL(2);
 	TupleDesc	tupdesc;
 	Datum		values[HEARTBEAT_COLS];
 	bool		nulls[HEARTBEAT_COLS] = {0};
 	TimeLineID	tli = 0;
 	XLogRecPtr	lsn;
 	PgreplRole	role = my_role();
+	PgreplTermState ts;
 
 	check_node_name(sender);
+	if (sender_term < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid term " INT64_FORMAT, sender_term)));
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
 
-	lsn = my_wal_lsn(&tli);
+	/* Only members move terms along, or count as a primary heard. */
+	if (pgrepl_state_is_member(sender))
+	{
+		pgrepl_observe_term((uint64) sender_term);
+		pgrepl_term_state(&ts);
+		if (sender_leads && (uint64) sender_term >= ts.term)
+			pgrepl_note_primary_contact(GetCurrentTimestamp());
+	}
+	else
+		pgrepl_term_state(&ts);
+
+	lsn = pgrepl_current_wal(&tli);
 
 	values[0] = CStringGetTextDatum(pgrepl_state_node_name());
 	values[1] = CStringGetTextDatum(pgrepl_kind_name(pgrepl_node_kind));
@@ -125,6 +138,60 @@ pgrepl_heartbeat(PG_FUNCTION_ARGS)
 	values[4] = LSNGetDatum(lsn);
 	nulls[3] = nulls[4] = (role == PGREPL_ROLE_WITNESS);
 	values[5] = Int32GetDatum(pgrepl_priority);
+	values[6] = Int64GetDatum((int64) ts.term);
+	values[7] = BoolGetDatum(i_lead(&ts));
+
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}
+
+/*
+ * pgrepl.request_vote(candidate, term, timeline, lsn, dry_run): this node's
+ * vote for candidate in term, under the rules of vote.c, with this node's
+ * term and, when refused, why.  A dry run (the pre-vote) changes nothing.
+ */
+Datum
+pgrepl_request_vote(PG_FUNCTION_ARGS)
+{
+	PgreplVoteRequest req;
+	char	   *candidate = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	int64		term = PG_GETARG_INT64(1);
+	int32		timeline = PG_GETARG_INT32(2);
+	TupleDesc	tupdesc;
+	Datum		values[VOTE_COLS];
+	bool		nulls[VOTE_COLS] = {0};
+	char		reason[256];
+	uint64		my_term;
+	bool		granted;
+
+	check_node_name(candidate);
+	if (term <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid term " INT64_FORMAT, term)));
+	if (timeline <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid timeline %d", timeline)));
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+
+	req.candidate = candidate;
+	req.term = (uint64) term;
+	req.timeline = (TimeLineID) timeline;
+	req.lsn = PG_GETARG_LSN(3);
+	req.dry_run = PG_GETARG_BOOL(4);
+
+	granted = pgrepl_decide_vote(&req, &my_term, reason, sizeof(reason));
+	if (!req.dry_run)
+		ereport(LOG,
+				(errmsg("pgrepl %s vote for node \"%s\" in term " UINT64_FORMAT,
+						granted ? "granted its" : "refused its", candidate, req.term),
+				 granted ? 0 : errdetail_internal("%s", reason)));
+
+	values[0] = Int64GetDatum((int64) my_term);
+	values[1] = BoolGetDatum(granted);
+	values[2] = granted ? (Datum) 0 : CStringGetTextDatum(reason);
+	nulls[2] = granted;
 
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }
@@ -222,12 +289,22 @@ pgrepl_register_node(PG_FUNCTION_ARGS)
 	}
 	pgrepl_members_upsert(name, kind, conninfo,
 						  GetUserNameFromId(GetOuterUserId(), false));
+
+	/*
+	 * A standby that joins streams through a slot named after it, which it
+	 * asks for as soon as it follows this primary: make it now.
+	 */
+	if (kind == PGREPL_KIND_DATA && strcmp(name, pgrepl_state_node_name()) != 0)
+		pgrepl_ensure_slot(name);
 	SPI_finish();
 
 	PG_RETURN_VOID();
 }
 
-/* pgrepl.unregister_node(node_name): remove a member. */
+/*
+ * pgrepl.unregister_node(node_name): remove a member, and the slot this
+ * primary keeps for it.
+ */
 Datum
 pgrepl_unregister_node(PG_FUNCTION_ARGS)
 {
@@ -254,7 +331,14 @@ pgrepl_unregister_node(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("node \"%s\" is not a member of the cluster", name)));
-	pgrepl_event_insert(name, "node unregistered", NULL);
+	pgrepl_event_insert(name, "node unregistered", NULL, NULL);
+
+	/* Its slot would keep WAL here forever. */
+	if (SPI_execute_with_args("SELECT pg_catalog.pg_drop_replication_slot(slot_name) "
+							  "FROM pg_catalog.pg_replication_slots "
+							  "WHERE slot_name = $1 AND slot_type = 'physical' AND NOT active",
+							  1, types, values, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not drop the replication slot of node \"%s\"", name);
 	SPI_finish();
 
 	PG_RETURN_VOID();

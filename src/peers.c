@@ -14,6 +14,15 @@
  * counted as unreachable, and is tried again one heartbeat interval later.
  * A refused connection is known at once, without waiting for the deadline.
  *
+ * Heartbeats carry terms both ways: each side adopts the other's term if it
+ * is higher, which is how a new primary's term reaches every node, and how
+ * an old primary learns that it was replaced.  An answer from the primary
+ * that leads the current term counts as contact with a healthy primary,
+ * which voters need to refuse premature elections; an answer to the
+ * primary's own heartbeat renews its lease.  Vote requests from an
+ * election (election.c) go out on the same connections, ahead of the next
+ * heartbeat.
+ *
  * A standby that is not yet a member, or is listed with another connection
  * string, registers itself by calling pgrepl.register_node() on whichever
  * peer answers as the primary: that is how a standby cloned from the
@@ -35,8 +44,10 @@
 #include "utils/pg_lsn.h"
 #include "utils/timestamp.h"
 
+#include "election.h"
 #include "peers.h"
 #include "settings.h"
+#include "vote.h"
 
 typedef enum PeerConnState
 {
@@ -49,7 +60,8 @@ typedef enum PeerConnState
 typedef enum PeerQuery
 {
 	QUERY_HEARTBEAT,
-	QUERY_REGISTER
+	QUERY_REGISTER,
+	QUERY_VOTE
 } PeerQuery;
 
 typedef struct Peer
@@ -63,6 +75,11 @@ typedef struct Peer
 	PeerQuery	query;			/* while querying */
 	TimestampTz deadline;		/* of the connection attempt or query */
 	TimestampTz next_heartbeat; /* or next connection attempt */
+	TimestampTz sent_at;		/* when the query in flight was sent */
+	bool		sent_leading;	/* ... by the leader of sent_term */
+	uint64		sent_term;
+	bool		vote_pending;	/* the current vote request is to be sent */
+	uint64		vote_term;		/* term of the vote request in flight */
 } Peer;
 
 static Peer peers[PGREPL_MAX_NODES];
@@ -71,6 +88,10 @@ static int	npeers = 0;
 /* This node, as the members' list and the heartbeats describe it. */
 static PgreplPeerView self_view;
 static bool self_listed = false;
+
+/* The vote request of the election in progress, if any. */
+static PgreplVoteRequest vote_request;
+static char vote_candidate[NAMEDATALEN];
 
 /* Registration of this node through the primary, when it is needed. */
 static bool want_register = false;
@@ -158,13 +179,35 @@ start_connect(Peer *p, TimestampTz now)
 	p->deadline = TimestampTzPlusMilliseconds(now, pgrepl_heartbeat_timeout());
 }
 
-/* Send the next query: registration if it is due and the peer is primary. */
+/*
+ * Send the next query: a pending vote request first, then registration if
+ * it is due and the peer is the primary, else a heartbeat.
+ */
 static void
 send_query(Peer *p, TimestampTz now)
 {
 	int			ok;
 
-	if (want_register && now >= next_register && p->view.has_reply &&
+	if (p->vote_pending)
+	{
+		char		term[32];
+		char		tli[16];
+		char		lsn[32];
+		const char *params[5] = {vote_candidate, term, tli, lsn,
+		vote_request.dry_run ? "true" : "false"};
+
+		snprintf(term, sizeof(term), UINT64_FORMAT, vote_request.term);
+		snprintf(tli, sizeof(tli), "%u", vote_request.timeline);
+		snprintf(lsn, sizeof(lsn), "%X/%X", LSN_FORMAT_ARGS(vote_request.lsn));
+		ok = PQsendQueryParams(p->conn,
+							   "SELECT voter_term, granted, reason "
+							   "FROM pgrepl.request_vote($1, $2, $3, $4, $5)",
+							   5, NULL, params, NULL, NULL, 0);
+		p->query = QUERY_VOTE;
+		p->vote_term = vote_request.term;
+		p->vote_pending = false;
+	}
+	else if (want_register && now >= next_register && p->view.has_reply &&
 		p->view.role == PGREPL_ROLE_PRIMARY)
 	{
 		const char *params[3] = {self_view.name, pgrepl_node_conninfo,
@@ -178,13 +221,16 @@ send_query(Peer *p, TimestampTz now)
 	}
 	else
 	{
-		const char *params[1] = {self_view.name};
+		char		term[32];
+		const char *params[3] = {self_view.name, term,
+		self_view.leader ? "true" : "false"};
 
+		snprintf(term, sizeof(term), UINT64_FORMAT, self_view.term);
 		ok = PQsendQueryParams(p->conn,
 							   "SELECT node_name, kind, role, timeline, "
-							   "       wal_lsn, priority "
-							   "FROM pgrepl.heartbeat($1)",
-							   1, NULL, params, NULL, NULL, 0);
+							   "       wal_lsn, priority, term, leader "
+							   "FROM pgrepl.heartbeat($1, $2, $3)",
+							   3, NULL, params, NULL, NULL, 0);
 		p->query = QUERY_HEARTBEAT;
 		p->next_heartbeat = TimestampTzPlusMilliseconds(now,
 														pgrepl_heartbeat_interval);
@@ -196,6 +242,9 @@ send_query(Peer *p, TimestampTz now)
 		return;
 	}
 	p->state = PEER_QUERYING;
+	p->sent_at = now;
+	p->sent_leading = self_view.leader;
+	p->sent_term = self_view.term;
 	p->flushing = (PQflush(p->conn) == 1);
 	p->deadline = TimestampTzPlusMilliseconds(now, pgrepl_heartbeat_timeout());
 }
@@ -208,7 +257,7 @@ heartbeat_answered(Peer *p, PGresult *res, TimestampTz now)
 	PgreplNodeKind kind;
 	PgreplRole	role;
 
-	if (PQntuples(res) != 1 || PQnfields(res) != 6)
+	if (PQntuples(res) != 1 || PQnfields(res) != 8)
 	{
 		peer_failed(p, now, "unexpected answer to a heartbeat");
 		return;
@@ -240,11 +289,44 @@ heartbeat_answered(Peer *p, PGresult *res, TimestampTz now)
 		DatumGetLSN(DirectFunctionCall1(pg_lsn_in,
 										CStringGetDatum(PQgetvalue(res, 0, 4))));
 	v->priority = atoi(PQgetvalue(res, 0, 5));
+	v->term = strtou64(PQgetvalue(res, 0, 6), NULL, 10);
+	v->leader = (strcmp(PQgetvalue(res, 0, 7), "t") == 0);
 	v->has_reply = true;
 	v->last_reply = now;
 	v->reachable = true;
 	v->failures = 0;
 	v->has_error = false;
+
+	/*
+	 * An answer to a heartbeat we sent as leader, from a peer not past our
+	 * term, backs our leadership of that term.
+	 */
+	if (p->sent_leading && v->term <= p->sent_term)
+	{
+		v->has_ack = true;
+		v->ack_term = p->sent_term;
+		v->last_ack_sent = p->sent_at;
+	}
+
+	pgrepl_observe_term(v->term);
+	if (v->role == PGREPL_ROLE_PRIMARY && v->leader && v->term >= self_view.term)
+		pgrepl_note_primary_contact(now);
+}
+
+/* Take in the answer to a vote request. */
+static void
+vote_answered(Peer *p, PGresult *res)
+{
+	uint64		term;
+	bool		granted;
+
+	if (PQntuples(res) != 1 || PQnfields(res) != 3)
+		return;
+	term = strtou64(PQgetvalue(res, 0, 0), NULL, 10);
+	granted = (strcmp(PQgetvalue(res, 0, 1), "t") == 0);
+	pgrepl_observe_term(term);
+	election_vote_answered(p->view.name, p->vote_term, granted,
+						   PQgetisnull(res, 0, 2) ? NULL : PQgetvalue(res, 0, 2));
 }
 
 /* Take in one result of the query in flight. */
@@ -255,6 +337,12 @@ query_answered(Peer *p, PGresult *res, TimestampTz now)
 	{
 		const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
 
+		if (p->query == QUERY_VOTE)
+		{
+			election_vote_answered(p->view.name, p->vote_term, false,
+								   msg ? msg : "error");
+			return;
+		}
 		if (p->query == QUERY_REGISTER)
 		{
 			ereport(WARNING,
@@ -273,6 +361,8 @@ query_answered(Peer *p, PGresult *res, TimestampTz now)
 						self_view.name, p->view.name)));
 		want_register = false;
 	}
+	else if (p->query == QUERY_VOTE)
+		vote_answered(p, res);
 	else
 		heartbeat_answered(p, res, now);
 }
@@ -296,6 +386,9 @@ receive(Peer *p, TimestampTz now)
 		if (res == NULL)
 		{
 			p->state = PEER_READY;
+			/* A vote request waiting for this query goes out at once. */
+			if (p->vote_pending)
+				send_query(p, now);
 			break;
 		}
 		query_answered(p, res, now);
@@ -379,11 +472,38 @@ peers_step(TimestampTz now)
 					peer_failed(p, now, "timed out waiting for an answer");
 				break;
 			case PEER_READY:
-				if (now >= p->next_heartbeat)
+				if (now >= p->next_heartbeat || p->vote_pending)
 					send_query(p, now);
 				break;
 		}
 	}
+}
+
+/*
+ * Ask every peer for its vote; the answers go to election_vote_answered().
+ * Peers still answering a heartbeat get the request as soon as they are
+ * done; disconnected ones when they connect again.
+ */
+void
+peers_request_votes(const PgreplVoteRequest *req)
+{
+	int			i;
+
+	vote_request = *req;
+	strlcpy(vote_candidate, req->candidate, sizeof(vote_candidate));
+	vote_request.candidate = vote_candidate;
+	for (i = 0; i < npeers; i++)
+		peers[i].vote_pending = true;
+}
+
+/* Forget a vote request that was not sent yet: its election is over. */
+void
+peers_cancel_votes(void)
+{
+	int			i;
+
+	for (i = 0; i < npeers; i++)
+		peers[i].vote_pending = false;
 }
 
 /* When peers_step next has something to do. */
@@ -399,6 +519,8 @@ peers_next_wakeup(void)
 
 		if (p->state == PEER_CONNECTING || p->state == PEER_QUERYING)
 			next = Min(next, p->deadline);
+		else if (p->state == PEER_READY && p->vote_pending)
+			next = 0;
 		else
 			next = Min(next, p->next_heartbeat);
 	}
@@ -508,6 +630,25 @@ peers_set_members(const PgreplMember *members, int nmembers,
 	npeers = nkept;
 
 	want_register = !self_listed && pgrepl_node_conninfo[0] != '\0';
+}
+
+/* The connection string of the named peer, or NULL if it is none. */
+const char *
+peers_conninfo(const char *name)
+{
+	Peer	   *p = find_peer(name);
+
+	return p ? p->conninfo : NULL;
+}
+
+/*
+ * This node's state changed (its term, its role, whether it leads): the
+ * next heartbeats say so, without waiting for the members' list.
+ */
+void
+peers_set_self(const PgreplPeerView *self)
+{
+	self_view = *self;
 }
 
 /* Whether this node is listed in pgrepl.members as it is configured. */

@@ -11,16 +11,21 @@
 #include "storage/latch.h"
 
 #include "cluster.h"
+#include "vote.h"
 
 extern void peers_set_members(const PgreplMember *members, int nmembers,
 							  const PgreplPeerView *self);
 extern bool peers_self_listed(void);
+extern void peers_set_self(const PgreplPeerView *self);
+extern const char *peers_conninfo(const char *name);
 extern void peers_step(TimestampTz now);
 extern TimestampTz peers_next_wakeup(void);
 extern int	peers_max_wait_events(void);
 extern void peers_add_wait_events(WaitEventSet *set);
 extern void peers_socket_ready(void *peer, uint32 events, TimestampTz now);
 extern int	peers_views(const PgreplPeerView *self, PgreplPeerView *views);
+extern void peers_request_votes(const PgreplVoteRequest *req);
+extern void peers_cancel_votes(void);
 extern void peers_shutdown(int code, Datum arg);
 
 #endif							/* PGREPL_PEERS_H */

@@ -16,6 +16,7 @@
 #include "fmgr.h"
 #include "miscadmin.h"
 
+#include "fence.h"
 #include "monitor.h"
 #include "settings.h"
 #include "state.h"
@@ -39,5 +40,6 @@ _PG_init(void)
 
 	pgrepl_define_settings();
 	pgrepl_state_install_hooks();
+	pgrepl_fence_install_hooks();
 	pgrepl_monitor_register();
 }

@@ -384,3 +384,28 @@ pgrepl_standby_lags(const PgreplSample *sample, PgreplLags *lags)
 		lags->replay_time = Max(node->sample_time - node->last_replay_time, 0);
 	}
 }
+
+/*
+ * This node's WAL position as an election compares it, read live: what is
+ * flushed on a primary; on a standby, what it received or replayed,
+ * whichever is further, with the timeline it is on.
+ */
+XLogRecPtr
+pgrepl_current_wal(TimeLineID *tli)
+{
+	XLogRecPtr	replay;
+	XLogRecPtr	received;
+	TimeLineID	received_tli;
+
+	if (!RecoveryInProgress())
+		return pgrepl_flush_lsn(tli);
+
+	replay = GetXLogReplayRecPtr(tli);
+	received = GetWalRcvFlushRecPtr(NULL, &received_tli);
+	if (received > replay && received_tli >= *tli)
+	{
+		*tli = received_tli;
+		return received;
+	}
+	return replay;
+}

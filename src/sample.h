@@ -132,5 +132,6 @@ extern void pgrepl_replica_lags(const PgreplNodeSample *node,
 								const PgreplReplicaSample *replica,
 								PgreplLags *lags);
 extern void pgrepl_standby_lags(const PgreplSample *sample, PgreplLags *lags);
+extern XLogRecPtr pgrepl_current_wal(TimeLineID *tli);
 
 #endif							/* PGREPL_SAMPLE_H */

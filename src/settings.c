@@ -29,6 +29,9 @@ char	   *pgrepl_database = NULL;
 int			pgrepl_monitor_interval = 1000;
 int			pgrepl_lag_history_size = 3600;
 int			pgrepl_heartbeat_interval = 200;
+bool		pgrepl_failover = true;
+int			pgrepl_failover_timeout = 1500;
+int			pgrepl_maximum_lag_on_failover = 16;
 
 static const struct config_enum_entry kind_options[] = {
 	{"data", PGREPL_KIND_DATA, false},
@@ -69,6 +72,19 @@ int
 pgrepl_heartbeat_timeout(void)
 {
 	return Max(4 * pgrepl_heartbeat_interval, 500);
+}
+
+/*
+ * How long a primary may go without confirming a majority before it stops
+ * committing: two thirds of the failover timeout, so that it has stopped
+ * well before voters, who wait the whole timeout since they last heard it,
+ * may elect another (PROTOCOL.md, rule 5).  The third left over absorbs
+ * scheduling delays and clock-rate drift between the nodes.
+ */
+int
+pgrepl_lease_time(void)
+{
+	return pgrepl_failover_timeout * 2 / 3;
 }
 
 /*
@@ -199,6 +215,37 @@ pgrepl_define_settings(void)
 							60 * 1000,
 							PGC_SIGHUP,
 							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("pgrepl.failover",
+							 "Whether this node may stand for election when the primary fails.",
+							 "Off, it never becomes a candidate; it still votes for others.",
+							 &pgrepl_failover,
+							 true,
+							 PGC_SIGHUP,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pgrepl.failover_timeout",
+							"Time without a healthy primary after which standbys elect a new one.",
+							"The primary stops committing after two thirds of it without a majority.",
+							&pgrepl_failover_timeout,
+							1500,
+							100,
+							10 * 60 * 1000,
+							PGC_SIGHUP,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pgrepl.maximum_lag_on_failover",
+							"Most WAL a standby may lack and still be promoted.",
+							"Measured against the last WAL position the primary reported.",
+							&pgrepl_maximum_lag_on_failover,
+							16,
+							0,
+							INT_MAX / 2,
+							PGC_SIGHUP,
+							GUC_UNIT_MB,
 							NULL, NULL, NULL);
 
 	DefineCustomStringVariable("pgrepl.database",

@@ -23,11 +23,15 @@ extern char *pgrepl_database;
 extern int	pgrepl_monitor_interval;
 extern int	pgrepl_lag_history_size;
 extern int	pgrepl_heartbeat_interval;
+extern bool pgrepl_failover;
+extern int	pgrepl_failover_timeout;
+extern int	pgrepl_maximum_lag_on_failover;
 
 extern const char *pgrepl_kind_name(PgreplNodeKind kind);
 extern bool pgrepl_kind_from_name(const char *name, PgreplNodeKind *kind);
 extern bool pgrepl_node_name_is_valid(const char *name);
 extern int	pgrepl_heartbeat_timeout(void);
+extern int	pgrepl_lease_time(void);
 
 extern void pgrepl_define_settings(void);
 extern void pgrepl_effective_node_name(char *dst, Size len);

@@ -39,8 +39,10 @@
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
 
+#include "fence.h"
 #include "settings.h"
 #include "state.h"
+#include "vote.h"
 
 typedef struct PgreplShared
 {
@@ -93,7 +95,10 @@ static void
 state_request(void)
 {
 	RequestAddinShmemSpace(state_size());
+	RequestAddinShmemSpace(pgrepl_vote_shmem_size());
+	RequestAddinShmemSpace(pgrepl_fence_shmem_size());
 	RequestNamedLWLockTranche("pgrepl", 1);
+	RequestNamedLWLockTranche("pgrepl vote", 1);
 }
 
 #if PG_VERSION_NUM >= 150000
@@ -140,6 +145,8 @@ pgrepl_shmem_startup(void)
 		p += MAXALIGN(mul_size(s->nseries, sizeof(PgreplLagSeries)));
 		s->points = (PgreplLagPoint *) p;
 	}
+	pgrepl_vote_shmem_init();
+	pgrepl_fence_shmem_init();
 	LWLockRelease(AddinShmemInitLock);
 }
 
@@ -158,17 +165,24 @@ pgrepl_state_install_hooks(void)
 }
 
 /*
- * The segment, or an error if there is none: that happens only when the
- * library was loaded some other way than shared_preload_libraries.
+ * Raise an error if a piece of pgrepl's shared memory is missing: that
+ * happens only when the library was loaded some other way than
+ * shared_preload_libraries.
  */
-static PgreplShared *
-state(void)
+void
+pgrepl_check_loaded(const void *shmem)
 {
-	if (pgrepl_shared == NULL)
+	if (shmem == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("pgrepl must be loaded via shared_preload_libraries"),
 				 errhint("Add pgrepl to shared_preload_libraries and restart the server.")));
+}
+
+static PgreplShared *
+state(void)
+{
+	pgrepl_check_loaded(pgrepl_shared);
 	return pgrepl_shared;
 }
 
@@ -340,6 +354,21 @@ pgrepl_state_read_views(PgreplPeerView *views)
 	memcpy(views, s->views, sizeof(PgreplPeerView) * n);
 	LWLockRelease(s->lock);
 	return n;
+}
+
+/* Whether the monitor last knew name as a member of the cluster. */
+bool
+pgrepl_state_is_member(const char *name)
+{
+	PgreplShared *s = state();
+	bool		found = false;
+	int			i;
+
+	LWLockAcquire(s->lock, LW_SHARED);
+	for (i = 0; i < s->nviews && !found; i++)
+		found = (strcmp(s->views[i].name, name) == 0);
+	LWLockRelease(s->lock);
+	return found;
 }
 
 /*

@@ -36,6 +36,7 @@ typedef struct PgreplLagSeries
 } PgreplLagSeries;
 
 extern void pgrepl_state_install_hooks(void);
+extern void pgrepl_check_loaded(const void *shmem);
 extern const char *pgrepl_state_node_name(void);
 
 /* For the monitor. */
@@ -46,6 +47,7 @@ extern void pgrepl_state_publish_views(const PgreplPeerView *views, int n);
 /* For readers. */
 extern bool pgrepl_state_read_sample(PgreplSample *dst, pid_t *worker_pid);
 extern int	pgrepl_state_read_views(PgreplPeerView *views);
+extern bool pgrepl_state_is_member(const char *name);
 extern int	pgrepl_state_nseries(void);
 extern int	pgrepl_state_read_series(int i, PgreplLagSeries *hdr,
 									 PgreplLagPoint *points);

@@ -28,8 +28,10 @@
 #include "utils/timestamp.h"
 
 #include "compat.h"
+#include "fence.h"
 #include "settings.h"
 #include "state.h"
+#include "vote.h"
 
 PG_FUNCTION_INFO_V1(pgrepl_status);
 PG_FUNCTION_INFO_V1(pgrepl_replicas);
@@ -37,11 +39,11 @@ PG_FUNCTION_INFO_V1(pgrepl_wal_receiver);
 PG_FUNCTION_INFO_V1(pgrepl_lag_history);
 PG_FUNCTION_INFO_V1(pgrepl_nodes);
 
-#define STATUS_COLS			15
+#define STATUS_COLS			19
 #define REPLICAS_COLS		21
 #define WAL_RECEIVER_COLS	20
 #define LAG_HISTORY_COLS	6
-#define NODES_COLS			14
+#define NODES_COLS			15
 
 /* Builds one row, column by column, NULL unless set. */
 typedef struct RowBuilder
@@ -168,6 +170,30 @@ sync_state_name(PgreplSyncState state)
 }
 
 /*
+ * The reachable member that heartbeats name as the primary leading term
+ * (or a later one), this node included; false if none does.
+ */
+static bool
+known_primary(uint64 term, char *name)
+{
+	PgreplPeerView *views = palloc(sizeof(PgreplPeerView) * (PGREPL_MAX_NODES + 1));
+	int			n = pgrepl_state_read_views(views);
+	int			i;
+
+	for (i = 0; i < n; i++)
+	{
+		if (views[i].has_reply && views[i].reachable &&
+			views[i].role == PGREPL_ROLE_PRIMARY &&
+			views[i].leader && views[i].term >= term)
+		{
+			strlcpy(name, views[i].name, NAMEDATALEN);
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
  * pgrepl.status(): one row describing this node.  Before the monitor's
  * first sample only the name and the worker pid are known.
  */
@@ -184,10 +210,16 @@ pgrepl_status(PG_FUNCTION_ARGS)
 	bool		standby;
 	pid_t		worker_pid;
 	PgreplLags	lags;
+	PgreplTermState ts;
+	PgreplFenceReason fence = pgrepl_fence_reason();
+	char		primary[NAMEDATALEN];
+	bool		has_primary;
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
 
+	pgrepl_term_state(&ts);
+	has_primary = known_primary(ts.term, primary);
 	sample = read_sample(&has, &worker_pid);
 	node = &sample->node;
 	standby = has && node->in_recovery;
@@ -215,6 +247,11 @@ pgrepl_status(PG_FUNCTION_ARGS)
 	row_add(&row, has, TimestampTzGetDatum(node->sample_time));
 	row_add(&row, has, has ? sample_age_datum(node->sample_time) : (Datum) 0);
 	row_add(&row, worker_pid != 0, Int32GetDatum(worker_pid));
+	row_add(&row, true, Int64GetDatum((int64) ts.term));
+	row_add(&row, has_primary, text_datum(primary));
+	row_add(&row, true, BoolGetDatum(fence != PGREPL_FENCE_NONE));
+	row_add(&row, fence != PGREPL_FENCE_NONE,
+			text_datum(pgrepl_fence_reason_text(fence)));
 	Assert(row.next == STATUS_COLS);
 
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
@@ -443,6 +480,7 @@ pgrepl_nodes(PG_FUNCTION_ARGS)
 		row_add(&row, has, Int32GetDatum(v->priority));
 		row_add(&row, has, BoolGetDatum(v->kind == PGREPL_KIND_DATA &&
 										v->priority > 0));
+		row_add(&row, has, Int64GetDatum((int64) v->term));
 		row_add(&row, has_lsn, Int32GetDatum((int32) v->timeline));
 		row_add(&row, has_lsn, lsn_datum(v->wal_lsn));
 		row_add(&row, has_lag,

@@ -1,0 +1,768 @@
+/*-------------------------------------------------------------------------
+ *
+ * election.c
+ *	  Leadership, elections, promotion and following, as the monitor runs
+ *	  them, under the rules of ../shared/PROTOCOL.md (see docs/protocol.md).
+ *
+ * On a primary, every pass of the monitor loop decides whether the node may
+ * commit: it must lead the current term (leader_term == term: it was
+ * elected, or it is the cluster's first primary) and hold a lease, renewed
+ * whenever a majority of voters answered a heartbeat sent within the lease
+ * time.  The verdict goes to fence.c, which backends consult at commit.
+ *
+ * On a data standby, when no healthy primary has been heard for
+ * pgrepl.failover_timeout, the monitor stands for election if it is
+ * electable (failover on, priority above 0, within
+ * pgrepl.maximum_lag_on_failover of the primary's last known WAL position)
+ * and no reachable standby is a better candidate (more WAL, then higher
+ * priority, then lower name).  An election is a pre-vote, which changes no
+ * term and so cannot disturb a healthy cluster, then the vote itself in a
+ * new term; each round must be won by a majority of the members within a
+ * heartbeat timeout, else the candidate backs off for a random time.  The
+ * winner records its leadership durably and promotes itself.
+ *
+ * Every standby follows the primary that leads the current term: when that
+ * primary is not the one primary_conninfo points to, the monitor points it
+ * there (ALTER SYSTEM and a reload), keeping the rest of the connection
+ * string (user, SSL settings) as it was, and streams through the slot the
+ * new primary keeps for it.  A primary creates a physical slot for every
+ * other data member, named after it, as soon as it leads.
+ *
+ * Events of an election are written to pgrepl.events by the winner, once
+ * it is a primary that may commit.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <signal.h>
+
+#include "access/xlog.h"
+#include "catalog/pg_type.h"
+#include "common/pg_prng.h"
+#include "executor/spi.h"
+#include "libpq-fe.h"
+#include "miscadmin.h"
+#include "nodes/parsenodes.h"
+#include "postmaster/postmaster.h"
+#include "utils/builtins.h"
+#include "utils/fmgrprotos.h"
+#include "utils/guc.h"
+#include "utils/timestamp.h"
+
+#include "compat.h"
+#include "election.h"
+#include "fence.h"
+#include "members.h"
+#include "peers.h"
+#include "settings.h"
+#include "state.h"
+#include "vote.h"
+
+typedef enum ElectionPhase
+{
+	ELECTION_IDLE,
+	ELECTION_PREVOTE,
+	ELECTION_VOTE
+} ElectionPhase;
+
+/* The election this node runs as a candidate, if any. */
+static struct
+{
+	ElectionPhase phase;
+	uint64		term;
+	TimestampTz deadline;
+	int			nvoters;
+	int			nanswers;		/* granted or refused, this round */
+	int			ngranted;		/* this node's own vote included */
+	char		granted_by[PGREPL_MAX_NODES][NAMEDATALEN];
+	TimestampTz next_try;		/* backoff after a lost election */
+	bool		lag_reported;	/* "too far behind" logged this outage */
+} election;
+
+/* Events to write once this node is a primary that may commit. */
+#define MAX_PENDING_EVENTS	8
+typedef struct PendingEvent
+{
+	char		event[32];
+	uint64		term;
+	char		detail[256];
+} PendingEvent;
+static PendingEvent pending_events[MAX_PENDING_EVENTS];
+static int	npending_events = 0;
+
+/*
+ * The fencing verdict last published, to act on its changes.  A primary
+ * starts without a lease.
+ */
+static PgreplFenceReason last_fence = PGREPL_FENCE_NO_QUORUM;
+static TimestampTz fenced_since = 0;
+static bool writers_terminated = true;
+
+/* The term slots were first made for, on a primary. */
+static uint64 slots_term = 0;
+
+/* The member that leads the current term, as heartbeats tell. */
+static bool has_leader = false;
+static char leader_name[NAMEDATALEN];
+
+static void
+queue_event(const char *event, uint64 term, const char *detail)
+{
+	PendingEvent *e;
+
+	if (npending_events == MAX_PENDING_EVENTS)
+		return;
+	e = &pending_events[npending_events++];
+	strlcpy(e->event, event, sizeof(e->event));
+	e->term = term;
+	strlcpy(e->detail, detail, sizeof(e->detail));
+}
+
+/*
+ * At the monitor's start.  A standby drops any leadership its state file
+ * claims: the file may have come with a base backup of the primary, or the
+ * node may have been demoted.  Only a standby whose promotion pgrepl
+ * already requested keeps it.
+ */
+void
+election_init(void)
+{
+	PgreplTermState ts;
+
+	memset(&election, 0, sizeof(election));
+	pgrepl_term_state(&ts);
+	if (RecoveryInProgress() && ts.leader_term != 0 && !CheckPromoteSignal())
+		pgrepl_set_leader_term(0);
+
+	/*
+	 * A node that just started has had no chance to hear the primary yet:
+	 * count from now, so that it neither stands for election nor votes for
+	 * anyone before a whole failover timeout has passed.
+	 */
+	pgrepl_note_primary_contact(GetCurrentTimestamp());
+}
+
+/* Name of the member leading the current term, if heartbeats name one. */
+bool
+election_leader_name(char *name, Size len)
+{
+	if (has_leader)
+		strlcpy(name, leader_name, len);
+	return has_leader;
+}
+
+/*
+ * When the lease of this primary lapses: the send time of the heartbeat,
+ * sent as the leader of term, through which the k-th voter most recently
+ * answered (k a majority, this node counting as one answering now), plus
+ * the lease time.  Only heartbeats sent as leader count: they are what
+ * voters take as contact with a primary, which keeps them from electing
+ * another.  Zero, long
+ * past, if fewer than a majority ever answered.
+ */
+static TimestampTz
+lease_expiry(const PgreplPeerView *views, int nviews, uint64 term,
+			 TimestampTz now)
+{
+	TimestampTz acks[PGREPL_MAX_NODES + 1];
+	int			nacks = 0;
+	int			majority = nviews / 2 + 1;
+	int			i;
+	int			j;
+
+	for (i = 0; i < nviews; i++)
+	{
+		if (views[i].is_self)
+			acks[nacks++] = now;
+		else if (views[i].has_ack && views[i].ack_term == term)
+			acks[nacks++] = views[i].last_ack_sent;
+	}
+	if (nacks < majority)
+		return 0;
+
+	/* Sort newest first; there are at most a few dozen. */
+	for (i = 1; i < nacks; i++)
+	{
+		TimestampTz t = acks[i];
+
+		for (j = i; j > 0 && acks[j - 1] < t; j--)
+			acks[j] = acks[j - 1];
+		acks[j] = t;
+	}
+	return TimestampTzPlusMilliseconds(acks[majority - 1], pgrepl_lease_time());
+}
+
+/*
+ * On a primary: decide whether it may commit, publish that, and act on a
+ * change (log it; terminate the write sessions of a newly fenced node).
+ */
+static void
+primary_step(const PgreplPeerView *views, int nviews, TimestampTz now)
+{
+	PgreplTermState ts;
+	PgreplFenceReason sticky = PGREPL_FENCE_NONE;
+	bool		lease_applies = (nviews >= 2);
+	TimestampTz expires = 0;
+	PgreplFenceReason verdict;
+
+	pgrepl_term_state(&ts);
+
+	/* The first primary of a cluster leads term 1 without an election. */
+	if (ts.term == 0)
+	{
+		pgrepl_set_leader_term(1);
+		pgrepl_term_state(&ts);
+		queue_event("leading", 1, "first primary of the cluster");
+		ereport(LOG,
+				(errmsg("pgrepl node \"%s\" leads term 1 as the first primary of its cluster",
+						pgrepl_state_node_name())));
+	}
+
+	if (ts.leader_term == 0)
+		sticky = PGREPL_FENCE_NOT_ELECTED;
+	else if (ts.term > ts.leader_term)
+		sticky = PGREPL_FENCE_DEPOSED;
+
+	if (lease_applies)
+		expires = lease_expiry(views, nviews, ts.term, now);
+	pgrepl_fence_set(sticky, lease_applies, expires);
+
+	verdict = pgrepl_fence_reason();
+	if (verdict != last_fence)
+	{
+		if (verdict != PGREPL_FENCE_NONE)
+		{
+			ereport(LOG,
+					(errmsg("pgrepl fenced this primary: it no longer commits writes"),
+					 errdetail_internal("%s", pgrepl_fence_reason_text(verdict))));
+			fenced_since = now;
+			writers_terminated = false;
+		}
+		else
+			ereport(LOG,
+					(errmsg("pgrepl unfenced this primary: it leads term " UINT64_FORMAT " with a majority",
+							ts.term)));
+		last_fence = verdict;
+	}
+
+	/*
+	 * Sessions in a write transaction could not commit: terminate them, so
+	 * that their clients look for the new primary.  A lease that lapsed may
+	 * come back a heartbeat later (a member joining, a slow answer), so for
+	 * that the fence must last a heartbeat timeout first.
+	 */
+	if (verdict != PGREPL_FENCE_NONE && !writers_terminated &&
+		(verdict != PGREPL_FENCE_NO_QUORUM ||
+		 TimestampDifferenceExceeds(fenced_since, now, pgrepl_heartbeat_timeout())))
+	{
+		int			n = pgrepl_fence_terminate_writers();
+
+		if (n > 0)
+			ereport(LOG,
+					(errmsg("pgrepl terminated %d write session(s) of this fenced primary", n)));
+		writers_terminated = true;
+	}
+
+	/* A healthy primary hears itself: it votes for no successor. */
+	if (verdict == PGREPL_FENCE_NONE)
+		pgrepl_note_primary_contact(now);
+}
+
+/* Whether candidate a is better than b: more WAL, priority, lower name. */
+static bool
+better_candidate(const PgreplPeerView *a, const PgreplPeerView *b)
+{
+	if (a->timeline != b->timeline)
+		return a->timeline > b->timeline;
+	if (a->wal_lsn != b->wal_lsn)
+		return a->wal_lsn > b->wal_lsn;
+	if (a->priority != b->priority)
+		return a->priority > b->priority;
+	return strcmp(a->name, b->name) < 0;
+}
+
+static void
+end_election(TimestampTz now, const char *why, int backoff_ms)
+{
+	if (election.phase != ELECTION_IDLE)
+	{
+		ereport(LOG,
+				(errmsg("pgrepl gave up the election for term " UINT64_FORMAT ": %s",
+						election.term, why)));
+		peers_cancel_votes();
+	}
+	election.phase = ELECTION_IDLE;
+	/* Back off for one to two times backoff_ms, so candidates spread. */
+	election.next_try = TimestampTzPlusMilliseconds(now, backoff_ms +
+													(int) pg_prng_uint64_range(&pg_global_prng_state, 0,
+																			   backoff_ms));
+}
+
+/* Ask every member for its vote in this election's current round. */
+static void
+start_round(ElectionPhase phase, const PgreplPeerView *self, TimestampTz now)
+{
+	PgreplVoteRequest req;
+
+	election.phase = phase;
+	election.nanswers = 1;		/* our own */
+	election.ngranted = 1;
+	strlcpy(election.granted_by[0], self->name, NAMEDATALEN);
+	election.deadline = TimestampTzPlusMilliseconds(now, pgrepl_heartbeat_timeout());
+
+	req.candidate = self->name;
+	req.term = election.term;
+	req.timeline = self->timeline;
+	req.lsn = self->wal_lsn;
+	req.dry_run = (phase == ELECTION_PREVOTE);
+	peers_request_votes(&req);
+}
+
+/* A peer answered a vote request of ours. */
+void
+election_vote_answered(const char *peer, uint64 term, bool granted,
+					   const char *reason)
+{
+	int			i;
+
+	if (election.phase == ELECTION_IDLE || term != election.term)
+		return;
+	election.nanswers++;
+	if (!granted)
+	{
+		ereport(LOG,
+				(errmsg("pgrepl node \"%s\" refused its vote in term " UINT64_FORMAT "%s: %s",
+						peer, term,
+						election.phase == ELECTION_PREVOTE ? " (pre-vote)" : "",
+						reason ? reason : "no reason given")));
+		return;
+	}
+	for (i = 0; i < election.ngranted; i++)
+	{
+		if (strcmp(election.granted_by[i], peer) == 0)
+			return;
+	}
+	if (election.ngranted < PGREPL_MAX_NODES)
+		strlcpy(election.granted_by[election.ngranted++], peer, NAMEDATALEN);
+}
+
+/* The candidate won: lead the term, then promote. */
+static void
+win(void)
+{
+	char		voters[256] = "";
+	int			i;
+	LOCAL_FCINFO(fcinfo, 2);
+
+	for (i = 0; i < election.ngranted; i++)
+	{
+		if (i > 0)
+			strlcat(voters, ", ", sizeof(voters));
+		strlcat(voters, election.granted_by[i], sizeof(voters));
+	}
+
+	pgrepl_set_leader_term(election.term);
+
+	/* The new primary starts without a lease, fenced until it has one. */
+	pgrepl_fence_set(PGREPL_FENCE_NONE, true, 0);
+	ereport(LOG,
+			(errmsg("pgrepl node \"%s\" won the election for term " UINT64_FORMAT " with the votes of %s; promoting",
+					pgrepl_state_node_name(), election.term, voters)));
+	{
+		char		detail[300];
+
+		snprintf(detail, sizeof(detail), "elected with %d of %d votes: %s",
+				 election.ngranted, election.nvoters, voters);
+		queue_event("elected", election.term, detail);
+		queue_event("promoted", election.term, "promoted by pgrepl after winning the election");
+	}
+	election.phase = ELECTION_IDLE;
+
+	/* pg_promote(wait => false): signal the startup process and return */
+	InitFunctionCallInfoData(*fcinfo, NULL, 2, InvalidOid, NULL, NULL);
+	fcinfo->args[0].value = BoolGetDatum(false);
+	fcinfo->args[0].isnull = false;
+	fcinfo->args[1].value = Int32GetDatum(60);	/* unused without wait */
+	fcinfo->args[1].isnull = false;
+	(void) pg_promote(fcinfo);
+}
+
+/*
+ * On a data standby: stand for election when the primary has been silent
+ * for the failover timeout, and carry an election on.
+ */
+static void
+standby_step(const PgreplPeerView *views, int nviews, TimestampTz now)
+{
+	const PgreplPeerView *self = &views[0];
+	TimestampTz contact = pgrepl_last_primary_contact();
+	long		silence = TimestampDifferenceMilliseconds(contact, now);
+	XLogRecPtr	primary_lsn = InvalidXLogRecPtr;
+	PgreplTermState ts;
+	int			majority = nviews / 2 + 1;
+	uint64		lag;
+	int			i;
+
+	if (silence < pgrepl_failover_timeout)
+	{
+		if (election.phase != ELECTION_IDLE)
+			end_election(now, "a primary was heard", pgrepl_heartbeat_timeout());
+		election.lag_reported = false;
+		return;
+	}
+
+	/* Won already, and promoting: nothing to stand for. */
+	pgrepl_term_state(&ts);
+	if (ts.leader_term != 0 && ts.leader_term == ts.term)
+		return;
+
+	/* An election in progress: won, lost, or still counting. */
+	if (election.phase != ELECTION_IDLE)
+	{
+		if (election.ngranted >= majority)
+		{
+			if (election.phase == ELECTION_PREVOTE)
+			{
+				if (!pgrepl_vote_for_self(election.term))
+				{
+					end_election(now, "the term was taken meanwhile",
+								 pgrepl_heartbeat_timeout());
+					return;
+				}
+				start_round(ELECTION_VOTE, self, now);
+			}
+			else
+				win();
+		}
+		else if (election.nanswers >= election.nvoters)
+		{
+			/*
+			 * Everyone answered and too many refused, typically voters that
+			 * heard the primary a moment later than we did: try again soon,
+			 * rather than after a whole round's deadline.
+			 */
+			end_election(now, "too many votes were refused",
+						 pgrepl_heartbeat_interval);
+		}
+		else if (now >= election.deadline)
+			end_election(now, "no majority answered in time",
+						 pgrepl_heartbeat_timeout());
+		return;
+	}
+
+	if (!pgrepl_failover || pgrepl_priority == 0 || now < election.next_try ||
+		!peers_self_listed())
+		return;
+
+	/* Too far behind the primary's last known position: not electable. */
+	for (i = 0; i < nviews; i++)
+	{
+		if (views[i].has_reply && views[i].role == PGREPL_ROLE_PRIMARY)
+			primary_lsn = Max(primary_lsn, views[i].wal_lsn);
+	}
+	lag = (primary_lsn > self->wal_lsn) ? primary_lsn - self->wal_lsn : 0;
+	if (lag > (uint64) pgrepl_maximum_lag_on_failover * 1024 * 1024)
+	{
+		if (!election.lag_reported)
+			ereport(LOG,
+					(errmsg("pgrepl node \"%s\" is not electable: it is " UINT64_FORMAT " bytes behind the primary's last known position",
+							self->name, lag),
+					 errhint("pgrepl.maximum_lag_on_failover is %d MB.",
+							 pgrepl_maximum_lag_on_failover)));
+		election.lag_reported = true;
+		return;
+	}
+
+	/* A better candidate that we can reach gets a head start. */
+	for (i = 1; i < nviews; i++)
+	{
+		const PgreplPeerView *v = &views[i];
+
+		if (v->reachable && v->kind == PGREPL_KIND_DATA &&
+			v->role == PGREPL_ROLE_STANDBY && v->priority > 0 &&
+			better_candidate(v, self) &&
+			silence < pgrepl_failover_timeout + pgrepl_heartbeat_timeout())
+			return;
+	}
+
+	election.term = ts.term + 1;
+	election.nvoters = nviews;
+	ereport(LOG,
+			(errmsg("pgrepl node \"%s\" stands for election in term " UINT64_FORMAT ": no healthy primary heard for %ld ms",
+					self->name, election.term, silence)));
+	start_round(ELECTION_PREVOTE, self, now);
+}
+
+/*
+ * Replace host, hostaddr and port of the connection string "current" with
+ * those of "target", keeping everything else.  Returns NULL if either does
+ * not parse, or if nothing would change.
+ */
+static char *
+retarget_conninfo(const char *current, const char *target)
+{
+	static const char *const where[] = {"host", "hostaddr", "port"};
+	PQconninfoOption *cur = PQconninfoParse(current, NULL);
+	PQconninfoOption *tgt = PQconninfoParse(target, NULL);
+	PQconninfoOption *o;
+	StringInfoData buf;
+	bool		changed = false;
+
+	if (cur == NULL || tgt == NULL)
+	{
+		if (cur)
+			PQconninfoFree(cur);
+		if (tgt)
+			PQconninfoFree(tgt);
+		return NULL;
+	}
+
+	initStringInfo(&buf);
+	for (o = cur; o->keyword; o++)
+	{
+		const char *value = o->val;
+		int			i;
+
+		for (i = 0; i < lengthof(where); i++)
+		{
+			if (strcmp(o->keyword, where[i]) == 0)
+			{
+				PQconninfoOption *t;
+
+				for (t = tgt; t->keyword; t++)
+				{
+					if (strcmp(t->keyword, o->keyword) == 0)
+						break;
+				}
+				if ((value == NULL) != (t->val == NULL) ||
+					(value && strcmp(value, t->val) != 0))
+					changed = true;
+				value = t->val;
+			}
+		}
+		if (value == NULL || value[0] == '\0')
+			continue;
+		appendStringInfo(&buf, "%s%s='", buf.len > 0 ? " " : "", o->keyword);
+		for (; *value; value++)
+		{
+			if (*value == '\'' || *value == '\\')
+				appendStringInfoChar(&buf, '\\');
+			appendStringInfoChar(&buf, *value);
+		}
+		appendStringInfoChar(&buf, '\'');
+	}
+	PQconninfoFree(cur);
+	PQconninfoFree(tgt);
+
+	if (!changed)
+	{
+		pfree(buf.data);
+		return NULL;
+	}
+	return buf.data;
+}
+
+typedef struct FollowArgs
+{
+	const char *conninfo;
+	const char *slot;
+} FollowArgs;
+
+static void
+alter_system(const char *name, const char *value)
+{
+	AlterSystemStmt *stmt = makeNode(AlterSystemStmt);
+	VariableSetStmt *set = makeNode(VariableSetStmt);
+
+	set->kind = VAR_SET_VALUE;
+	set->name = pstrdup(name);
+	set->args = list_make1(pgrepl_string_const(value));
+	stmt->setstmt = set;
+	AlterSystemSetConfigFile(stmt);
+}
+
+static void
+write_follow_settings(void *arg)
+{
+	FollowArgs *args = arg;
+
+	alter_system("primary_conninfo", args->conninfo);
+	alter_system("primary_slot_name", args->slot);
+}
+
+/*
+ * On a standby: point primary_conninfo at the primary that leads the
+ * current term, if it points elsewhere.
+ */
+static void
+follow_leader(const PgreplPeerView *self)
+{
+	const char *target;
+	char	   *conninfo;
+	FollowArgs	args;
+
+	if (!has_leader || strcmp(leader_name, self->name) == 0)
+		return;
+	target = peers_conninfo(leader_name);
+	if (target == NULL)
+		return;
+	conninfo = retarget_conninfo(PrimaryConnInfo, target);
+	if (conninfo == NULL)
+		return;
+
+	args.conninfo = conninfo;
+	args.slot = self->name;
+	if (pgrepl_in_transaction("point primary_conninfo at the new primary",
+							  write_follow_settings, &args))
+	{
+		ereport(LOG,
+				(errmsg("pgrepl points this standby at primary \"%s\"",
+						leader_name)));
+		kill(PostmasterPid, SIGHUP);
+	}
+}
+
+/* Find the member leading the current term among the views. */
+static void
+find_leader(const PgreplPeerView *views, int nviews)
+{
+	PgreplTermState ts;
+	int			i;
+
+	pgrepl_term_state(&ts);
+	has_leader = false;
+	for (i = 0; i < nviews; i++)
+	{
+		const PgreplPeerView *v = &views[i];
+
+		if (v->has_reply && v->reachable && v->role == PGREPL_ROLE_PRIMARY &&
+			v->leader && v->term >= ts.term)
+		{
+			has_leader = true;
+			strlcpy(leader_name, v->name, sizeof(leader_name));
+		}
+	}
+}
+
+typedef struct SlotArgs
+{
+	const PgreplPeerView *views;
+	int			nviews;
+} SlotArgs;
+
+/* Create a physical slot for every other data member that has none. */
+static void
+make_slots(void *arg)
+{
+	SlotArgs   *args = arg;
+	int			i;
+
+	for (i = 0; i < args->nviews; i++)
+	{
+		const PgreplPeerView *v = &args->views[i];
+
+		if (!v->is_self && v->kind == PGREPL_KIND_DATA)
+			pgrepl_ensure_slot(v->name);
+	}
+}
+
+static void
+write_events(void *arg)
+{
+	int			i;
+
+	for (i = 0; i < npending_events; i++)
+		pgrepl_event_insert(pgrepl_state_node_name(), pending_events[i].event,
+							&pending_events[i].term, pending_events[i].detail);
+}
+
+/*
+ * On a primary that leads: make the slots its standbys will stream
+ * through, at once when it starts to lead, since they follow it within a
+ * heartbeat, and then every tick, for members that joined since; and write
+ * the events it owes, once it may commit.
+ */
+static void
+leader_duties(const PgreplPeerView *views, int nviews, bool tick)
+{
+	PgreplTermState ts;
+
+	pgrepl_term_state(&ts);
+	if (ts.leader_term != ts.term)
+		return;
+
+	if (slots_term != ts.term || tick)
+	{
+		SlotArgs	args = {views, nviews};
+
+		if (pgrepl_in_transaction("create replication slots", make_slots, &args))
+			slots_term = ts.term;
+	}
+	if (npending_events > 0 && pgrepl_fence_reason() == PGREPL_FENCE_NONE &&
+		pgrepl_in_transaction("record events", write_events, NULL))
+		npending_events = 0;
+}
+
+/*
+ * This node is no member (any more): no lease applies, but a deposed or
+ * unelected primary stays fenced, since that follows from its term alone.
+ */
+void
+election_not_member(void)
+{
+	PgreplTermState ts;
+	PgreplFenceReason sticky = PGREPL_FENCE_NONE;
+
+	pgrepl_term_state(&ts);
+	if (!RecoveryInProgress() && ts.term > 0)
+	{
+		if (ts.leader_term == 0)
+			sticky = PGREPL_FENCE_NOT_ELECTED;
+		else if (ts.term > ts.leader_term)
+			sticky = PGREPL_FENCE_DEPOSED;
+	}
+	pgrepl_fence_set(sticky, false, 0);
+	last_fence = sticky == PGREPL_FENCE_NONE ? PGREPL_FENCE_NO_QUORUM : sticky;
+}
+
+/*
+ * Every pass of the monitor loop, with what this node knows of every
+ * member (itself first).  A standby follows a new leader at once;
+ * otherwise it re-checks whom it follows every tick.
+ */
+void
+election_step(const PgreplPeerView *views, int nviews, TimestampTz now,
+			  bool tick)
+{
+	const PgreplPeerView *self = &views[0];
+	char		previous[NAMEDATALEN];
+	bool		had_leader = has_leader;
+
+	if (nviews == 0 || pgrepl_node_kind != PGREPL_KIND_DATA)
+		return;
+
+	strlcpy(previous, leader_name, sizeof(previous));
+	find_leader(views, nviews);
+
+	if (self->role == PGREPL_ROLE_PRIMARY)
+	{
+		election.phase = ELECTION_IDLE;
+		primary_step(views, nviews, now);
+		leader_duties(views, nviews, tick);
+	}
+	else
+	{
+		PgreplTermState ts;
+
+		/* A standby has no lease, unless it won and is being promoted. */
+		pgrepl_term_state(&ts);
+		pgrepl_fence_set(PGREPL_FENCE_NONE,
+						 ts.term > 0 && ts.leader_term == ts.term, 0);
+		last_fence = PGREPL_FENCE_NO_QUORUM;
+		standby_step(views, nviews, now);
+		if (has_leader &&
+			(tick || !had_leader || strcmp(previous, leader_name) != 0))
+			follow_leader(self);
+	}
+}

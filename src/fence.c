@@ -1,0 +1,228 @@
+/*-------------------------------------------------------------------------
+ *
+ * fence.c
+ *	  Keeping a primary that may have been replaced from committing.
+ *
+ * A primary may commit only while it leads the current term and a majority
+ * of voters confirmed it within the lease time (PROTOCOL.md, rule 5).  The
+ * monitor of the primary renews the lease with every heartbeat round that a
+ * majority answers, and publishes when it lapses; backends enforce it
+ * themselves at commit, so that a primary whose monitor is stuck or frozen
+ * fences itself all the same.
+ *
+ * Every backend checks twice, in a transaction callback, and only for
+ * transactions that wrote (have an xid):
+ *
+ *	- before commit: a fenced node raises an error, so the transaction
+ *	  aborts and nothing is committed;
+ *	- after commit, before the client is told: if the node became fenced
+ *	  meanwhile, or the postmaster died, the backend stops sending to its
+ *	  client and exits, so that the client never receives an
+ *	  acknowledgement for a commit that a failover may lose.  (A backend orphaned by a killed postmaster would
+ *	  otherwise acknowledge commits that no standby will ever receive.)
+ *
+ * When the node becomes fenced, the monitor also terminates the sessions
+ * that are in the middle of a write transaction.
+ *
+ * Shared state is three atomics, read lock-free on the commit path:
+ * whether the lease applies at all (a cluster of one voter needs none),
+ * when it lapses, and a reason that once set stays set (the node was
+ * deposed, or promoted without a vote).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <signal.h>
+
+#include "access/xact.h"
+#include "access/xlog.h"
+#include "miscadmin.h"
+#include "port/atomics.h"
+#include "storage/pmsignal.h"
+#include "storage/shmem.h"
+#include "tcop/tcopprot.h"
+#include "utils/backend_status.h"
+#include "utils/timestamp.h"
+
+#include "compat.h"
+#include "fence.h"
+#include "settings.h"
+
+typedef struct FenceShared
+{
+	pg_atomic_uint32 sticky_reason;	/* a PgreplFenceReason */
+	pg_atomic_uint32 lease_applies;	/* bool */
+	pg_atomic_uint64 lease_expires;	/* a TimestampTz */
+} FenceShared;
+
+static FenceShared *fence_shared = NULL;
+
+/* The xid of the write transaction being committed by this backend. */
+static TransactionId committing_xid = InvalidTransactionId;
+
+Size
+pgrepl_fence_shmem_size(void)
+{
+	return MAXALIGN(sizeof(FenceShared));
+}
+
+void
+pgrepl_fence_shmem_init(void)
+{
+	bool		found;
+
+	fence_shared = ShmemInitStruct("pgrepl fence", pgrepl_fence_shmem_size(),
+								   &found);
+	if (!found)
+	{
+		pg_atomic_init_u32(&fence_shared->sticky_reason, PGREPL_FENCE_NONE);
+		pg_atomic_init_u32(&fence_shared->lease_applies, 0);
+		pg_atomic_init_u64(&fence_shared->lease_expires, 0);
+	}
+}
+
+/*
+ * Publish the fencing state: a reason that holds whatever the lease (or
+ * NONE), whether the lease applies, and when it lapses.
+ */
+void
+pgrepl_fence_set(PgreplFenceReason sticky_reason, bool lease_applies,
+				 TimestampTz lease_expires)
+{
+	pg_atomic_write_u64(&fence_shared->lease_expires, (uint64) lease_expires);
+	pg_atomic_write_u32(&fence_shared->lease_applies, lease_applies ? 1 : 0);
+	pg_atomic_write_u32(&fence_shared->sticky_reason, (uint32) sticky_reason);
+}
+
+/* Whether this node may not commit writes now, and why. */
+PgreplFenceReason
+pgrepl_fence_reason(void)
+{
+	PgreplFenceReason reason;
+
+	if (fence_shared == NULL || RecoveryInProgress())
+		return PGREPL_FENCE_NONE;
+
+	reason = (PgreplFenceReason) pg_atomic_read_u32(&fence_shared->sticky_reason);
+	if (reason != PGREPL_FENCE_NONE)
+		return reason;
+	if (pg_atomic_read_u32(&fence_shared->lease_applies) &&
+		GetCurrentTimestamp() >
+		(TimestampTz) pg_atomic_read_u64(&fence_shared->lease_expires))
+		return PGREPL_FENCE_NO_QUORUM;
+	return PGREPL_FENCE_NONE;
+}
+
+/* A sentence saying why, for errdetail and the status view. */
+const char *
+pgrepl_fence_reason_text(PgreplFenceReason reason)
+{
+	switch (reason)
+	{
+		case PGREPL_FENCE_NONE:
+			return "This node is not fenced.";
+		case PGREPL_FENCE_NO_QUORUM:
+			return "This primary has not heard from a majority of its cluster within the lease time.";
+		case PGREPL_FENCE_DEPOSED:
+			return "Another node was elected primary in a later term; this node must rejoin as a standby.";
+		case PGREPL_FENCE_NOT_ELECTED:
+			return "This node was promoted without an election; only pgrepl promotes nodes of its cluster.";
+	}
+	return "unknown";
+}
+
+/*
+ * The commit was made but may be lost in a failover: make sure the client
+ * does not hear that it succeeded.  Nothing more is sent to the client
+ * (not the CommandComplete, not the error that ends the session), and the
+ * backend is told to die, which it does as soon as the commit has finished
+ * and interrupts are allowed again; the client sees its connection close.
+ */
+static void
+withhold_acknowledgement(TransactionId xid, const char *why)
+{
+	if (whereToSendOutput != DestRemote)
+		return;
+	whereToSendOutput = DestNone;
+	ereport(LOG,
+			(errmsg("closing the connection without acknowledging the commit of transaction %u",
+					xid),
+			 errdetail_internal("%s", why)));
+	ProcDiePending = true;
+	InterruptPending = true;
+}
+
+static void
+fence_xact_callback(XactEvent event, void *arg)
+{
+	PgreplFenceReason reason;
+
+	switch (event)
+	{
+		case XACT_EVENT_PRE_COMMIT:
+		case XACT_EVENT_PRE_PREPARE:
+			committing_xid = GetTopTransactionIdIfAny();
+			if (!TransactionIdIsValid(committing_xid))
+				break;
+			reason = pgrepl_fence_reason();
+			if (reason != PGREPL_FENCE_NONE)
+				ereport(ERROR,
+						(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
+						 errmsg("cannot commit a transaction that wrote: this node is fenced"),
+						 errdetail_internal("%s", pgrepl_fence_reason_text(reason)),
+						 errhint("Connect to the current primary: see pgrepl.nodes.")));
+			break;
+
+		case XACT_EVENT_COMMIT:
+			if (!TransactionIdIsValid(committing_xid))
+				break;
+			if (!PostmasterIsAlive())
+				withhold_acknowledgement(committing_xid,
+										 "The postmaster has died.");
+			else if ((reason = pgrepl_fence_reason()) != PGREPL_FENCE_NONE)
+				withhold_acknowledgement(committing_xid,
+										 pgrepl_fence_reason_text(reason));
+			committing_xid = InvalidTransactionId;
+			break;
+
+		default:
+			committing_xid = InvalidTransactionId;
+			break;
+	}
+}
+
+/* Called from _PG_init, so that every backend checks its commits. */
+void
+pgrepl_fence_install_hooks(void)
+{
+	RegisterXactCallback(fence_xact_callback, NULL);
+}
+
+/*
+ * Terminate the client sessions that are in a write transaction, as
+ * pg_terminate_backend() would: they could not commit anyway, and their
+ * clients learn at once to look for the new primary.
+ */
+int
+pgrepl_fence_terminate_writers(void)
+{
+	int			nbackends = pgstat_fetch_stat_numbackends();
+	int			terminated = 0;
+	int			i;
+
+	for (i = 1; i <= nbackends; i++)
+	{
+		LocalPgBackendStatus *local = pgrepl_local_beentry(i);
+
+		if (local == NULL ||
+			local->backendStatus.st_backendType != B_BACKEND ||
+			!TransactionIdIsValid(local->backend_xid) ||
+			local->backendStatus.st_procpid == MyProcPid)
+			continue;
+		if (kill(local->backendStatus.st_procpid, SIGTERM) == 0)
+			terminated++;
+	}
+	pgstat_clear_backend_activity_snapshot();
+	return terminated;
+}

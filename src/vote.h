@@ -1,0 +1,49 @@
+/*-------------------------------------------------------------------------
+ *
+ * vote.h
+ *	  Terms, votes and leadership: the durable state of the election.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PGREPL_VOTE_H
+#define PGREPL_VOTE_H
+
+#include "access/xlogdefs.h"
+#include "datatype/timestamp.h"
+
+#include "cluster.h"
+
+/* The election state of this node, as kept on disk and in memory. */
+typedef struct PgreplTermState
+{
+	uint64		term;			/* highest term seen */
+	bool		has_vote;		/* voted in that term */
+	char		voted_for[NAMEDATALEN];
+	uint64		leader_term;	/* term this node leads as primary, or 0 */
+} PgreplTermState;
+
+/* A candidate asking for a vote. */
+typedef struct PgreplVoteRequest
+{
+	const char *candidate;
+	uint64		term;
+	TimeLineID	timeline;
+	XLogRecPtr	lsn;
+	bool		dry_run;		/* pre-vote: would you, without a new term */
+} PgreplVoteRequest;
+
+extern Size pgrepl_vote_shmem_size(void);
+extern void pgrepl_vote_shmem_init(void);
+
+extern void pgrepl_term_state(PgreplTermState *state);
+extern bool pgrepl_observe_term(uint64 term);
+extern bool pgrepl_vote_for_self(uint64 term);
+extern void pgrepl_set_leader_term(uint64 term);
+extern bool pgrepl_decide_vote(const PgreplVoteRequest *req, uint64 *my_term,
+							   char *reason, Size reason_len);
+
+/* What the monitor tells voters about the primary it hears. */
+extern void pgrepl_note_primary_contact(TimestampTz when);
+extern TimestampTz pgrepl_last_primary_contact(void);
+
+#endif							/* PGREPL_VOTE_H */
