@@ -17,6 +17,9 @@ SHOW pgrepl.monitor_interval;
 SHOW pgrepl.node_kind;
 SHOW pgrepl.priority;
 SHOW pgrepl.heartbeat_interval;
+SHOW pgrepl.failover;
+SHOW pgrepl.failover_timeout;
+SHOW pgrepl.maximum_lag_on_failover;
 
 -- Settings that reload cannot be SET in a session.
 SET pgrepl.monitor_interval = '1s';
@@ -24,6 +27,9 @@ SELECT set_config('pgrepl.monitor_interval', '1s', false);
 SET pgrepl.heartbeat_interval = '1s';
 SET pgrepl.priority = 0;
 SET pgrepl.node_conninfo = 'host=localhost';
+SET pgrepl.failover = off;
+SET pgrepl.failover_timeout = '10s';
+SET pgrepl.maximum_lag_on_failover = '1GB';
 
 -- Bad values are refused wherever a value is checked; ALTER SYSTEM checks
 -- and, as it fails, writes nothing.
@@ -47,6 +53,13 @@ ALTER SYSTEM SET pgrepl.priority = 1001;
 ALTER SYSTEM SET pgrepl.priority = 'high';
 ALTER SYSTEM SET pgrepl.node_kind = 'arbiter';
 ALTER SYSTEM SET pgrepl.node_kind = '';
+ALTER SYSTEM SET pgrepl.failover = 'maybe';
+ALTER SYSTEM SET pgrepl.failover_timeout = '99ms';
+ALTER SYSTEM SET pgrepl.failover_timeout = '11min';
+ALTER SYSTEM SET pgrepl.failover_timeout = 'soon';
+ALTER SYSTEM SET pgrepl.maximum_lag_on_failover = -1;
+ALTER SYSTEM SET pgrepl.maximum_lag_on_failover = '1024TB';
+ALTER SYSTEM SET pgrepl.maximum_lag_on_failover = 'little';
 -- A connection string must parse.  libpq's own message is not repeated,
 -- since it may quote the string, password and all.
 ALTER SYSTEM SET pgrepl.node_conninfo = 'nonsense';

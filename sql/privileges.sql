@@ -53,7 +53,8 @@ SELECT * FROM pgrepl.check_config();
 SELECT * FROM pgrepl.nodes;
 SELECT * FROM pgrepl.members;
 SELECT * FROM pgrepl.events;
-SELECT * FROM pgrepl.heartbeat('regress_peer');
+SELECT * FROM pgrepl.heartbeat('regress_peer', 0, false);
+SELECT * FROM pgrepl.request_vote('regress_peer', 1, 1, '0/0', true);
 SELECT pgrepl.register_node('intruder', 'host=127.0.0.1 port=1');
 SELECT pgrepl.unregister_node('intruder');
 RESET ROLE;
@@ -75,7 +76,8 @@ SELECT * FROM pgrepl.nodes;
 SELECT * FROM pgrepl.nodes();
 SELECT * FROM pgrepl.members;
 SELECT * FROM pgrepl.events;
-SELECT * FROM pgrepl.heartbeat('regress_peer');
+SELECT * FROM pgrepl.heartbeat('regress_peer', 0, false);
+SELECT * FROM pgrepl.request_vote('regress_peer', 1, 1, '0/0', true);
 SELECT pgrepl.register_node('intruder', 'host=127.0.0.1 port=1');
 SELECT pgrepl.unregister_node('intruder');
 -- Nor can it see how this node is reached, which may hold a password.
@@ -105,11 +107,12 @@ RESET ROLE;
 
 -- Nor may it see the membership table, whose connection strings may hold
 -- passwords, nor act as a peer or an administrator of the cluster: asking
--- for a heartbeat, registering and unregistering nodes take a role granted
--- those functions on purpose.
+-- for a heartbeat or a vote, registering and unregistering nodes take a
+-- role granted those functions on purpose.
 SET ROLE regress_pgrepl_watcher;
 SELECT * FROM pgrepl.members;
-SELECT * FROM pgrepl.heartbeat('regress_peer');
+SELECT * FROM pgrepl.heartbeat('regress_peer', 0, false);
+SELECT * FROM pgrepl.request_vote('regress_peer', 1, 1, '0/0', true);
 SELECT pgrepl.register_node('intruder', 'host=127.0.0.1 port=1');
 SELECT pgrepl.unregister_node('intruder');
 INSERT INTO pgrepl.events (node_name, event) VALUES ('intruder', 'forged');

@@ -24,7 +24,10 @@ BEGIN
 END
 $$;
 
--- Exactly one row, and it describes this primary.
+-- Exactly one row, and it describes this primary.  pgrepl.node_conninfo
+-- is not set, so this node is no member of a cluster: the monitor runs no
+-- election logic for it, so it has seen no term (0), leads none, knows of
+-- no primary, and is not fenced.  (membership.sql makes it a member.)
 SELECT count(*) AS status_rows FROM pgrepl.status;
 
 \x on
@@ -43,7 +46,11 @@ SELECT node_name,
        replay_lag IS NULL AS no_replay_lag,
        sample_time <= clock_timestamp() AS sample_time_past,
        sample_age >= interval '0' AND sample_age < interval '10 seconds'
-           AS sample_age_small
+           AS sample_age_small,
+       term,
+       primary_node,
+       fenced,
+       fence_reason
 FROM pgrepl.status;
 \x off
 
@@ -102,6 +109,7 @@ SELECT node_name,
        role,
        priority,
        promotable,
+       term,
        timeline = (SELECT timeline_id FROM pg_control_checkpoint())
            AS timeline_is_current,
        wal_lsn <= pg_current_wal_flush_lsn() AS wal_lsn_ok,

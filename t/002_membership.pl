@@ -1,15 +1,18 @@
 # t/002_membership.pl: membership and heartbeats of a primary and two
 # streaming standbys.
 #
-# Checks that the primary lists itself in pgrepl.members and that the
-# standbys, cloned from it, join by themselves through the primary, logging
-# in as the documented peer role with only the documented grants; that every
-# node then sees every member reachable in pgrepl.nodes; that a standby that
-# dies, and one that is frozen (postmaster and every child stopped), become
-# unreachable with a reason while the primary's monitor keeps sampling, and
-# reachable again when they come back; that the peer role can send
-# heartbeats but not read the cluster's tables; and that an unregistered
-# member disappears from every node.
+# Checks that the primary lists itself in pgrepl.members, and leads term 1
+# as the first primary of the cluster; that the standbys, cloned from it,
+# join by themselves through the primary, logging in as the documented peer
+# role with only the documented grants; that every node then sees every
+# member reachable in pgrepl.nodes, in term 1, and the primary as the one
+# that leads it, unfenced; that a standby that dies, and one that is frozen
+# (postmaster and every child stopped), become unreachable with a reason
+# while the primary's monitor keeps sampling and the primary, still heard
+# by a majority, keeps committing, and reachable again when they come back,
+# without any election; that the peer role can send heartbeats and ask for
+# votes (which a healthy cluster refuses) but not read the cluster's
+# tables; and that an unregistered member disappears from every node.
 #
 # Every wait polls with PostgreSQL::Test::Utils' default timeout and is a
 # test of its own; when one fails, what pgrepl shows on that node is printed.
@@ -227,7 +230,8 @@ $primary->safe_psql(
 CREATE EXTENSION pgrepl;
 CREATE ROLE pgrepl_peer LOGIN;
 GRANT USAGE ON SCHEMA pgrepl TO pgrepl_peer;
-GRANT EXECUTE ON FUNCTION pgrepl.heartbeat(text), pgrepl.register_node(text, text, text) TO pgrepl_peer;
+GRANT EXECUTE ON FUNCTION pgrepl.heartbeat(text, bigint, boolean), pgrepl.register_node(text, text, text), pgrepl.request_vote(text, bigint, integer, pg_lsn, boolean) TO pgrepl_peer;
+CREATE TABLE write_probe (n int);
 });
 
 # Nobody else can list the primary: its monitor does.
@@ -237,6 +241,13 @@ poll_ok(
 		= 'primary data @{[ conninfo($primary) ]}'
 	FROM pgrepl.members},
 	'primary: its monitor lists it in pgrepl.members');
+
+# Alone, it needs no majority: it leads term 1 and may commit.
+poll_ok(
+	$primary, q{
+	SELECT term = 1 AND primary_node = 'primary' AND NOT fenced
+	FROM pgrepl.status},
+	'primary: it leads term 1, unfenced');
 
 $primary->backup('base');
 foreach my $standby ($standby1, $standby2)
@@ -303,8 +314,48 @@ foreach my $node (@nodes)
 }
 
 #
+# All in term 1, which the primary leads: every node names it and none is
+# fenced.  The primary recorded once that it leads, and the standbys have
+# that history too.
+#
+foreach my $node (@nodes)
+{
+	my $name = $node->name;
+
+	poll_ok(
+		$node, q{
+		SELECT term = 1 AND primary_node = 'primary' AND NOT fenced
+			AND fence_reason IS NULL
+			AND (SELECT bool_and(term = 1) FROM pgrepl.nodes)
+		FROM pgrepl.status},
+		"$name: every member is in term 1, led by the primary, unfenced");
+	poll_ok(
+		$node, q{
+		SELECT string_agg(node_name || ' ' || event || ' ' || term || ': '
+						  || detail, ', ')
+			= 'primary leading 1: first primary of the cluster'
+		FROM pgrepl.events WHERE term IS NOT NULL},
+		"$name: pgrepl.events records once that the primary leads term 1");
+}
+
+# A query true once the primary, unfenced, committed a write; each call
+# writes another number.  (A fenced primary would fail the commit, and
+# psql print nothing but the error.)
+my $writes = 0;
+
+sub primary_writes_query
+{
+	$writes++;
+	return qq{
+	WITH w AS (INSERT INTO write_probe VALUES ($writes) RETURNING n)
+	SELECT count(*) = 1 AND (SELECT NOT fenced FROM pgrepl.status)
+	FROM w};
+}
+
+#
 # standby1 dies: the primary and standby2 count it as unreachable, and say
-# why, while the primary's monitor goes on sampling.
+# why, while the primary's monitor goes on sampling.  With two of three
+# voters the primary keeps its majority, so it goes on committing.
 #
 my ($worker_pid) = query($primary, 'SELECT worker_pid FROM pgrepl.status');
 my @standby1_pids = ($standby1->{_pid}, children_of($standby1->{_pid}));
@@ -323,6 +374,8 @@ poll_ok(
 	SELECT worker_pid = $worker_pid AND sample_time > '$seen_at'
 	FROM pgrepl.status},
 	'primary: the same monitor keeps sampling with standby1 dead');
+poll_ok($primary, primary_writes_query(),
+	'primary: it commits writes with standby1 dead');
 
 # Its processes exit with the postmaster, and once they are reaped it can
 # start again.
@@ -389,6 +442,8 @@ poll_ok(
 		AND sample_age < interval '$max_sample_age_ms ms'
 	FROM pgrepl.status},
 	'primary: the same monitor keeps sampling with standby2 frozen');
+poll_ok($primary, primary_writes_query(),
+	'primary: it commits writes with standby2 frozen');
 ok( $primary->log_contains(
 		qr/pgrepl lost contact with node "standby2": timed out waiting for an answer/,
 		$log_offset),
@@ -411,16 +466,53 @@ ok( $primary->log_contains(
 		qr/pgrepl regained contact with node "standby2"/, $log_offset),
 	'primary: it logged that standby2 answers again');
 
+# A standby that died or froze caused no election: every node is still in
+# term 1, led by the primary, and the history records no other leader.
+foreach my $node (@nodes)
+{
+	my $name = $node->name;
+
+	poll_ok(
+		$node, q{
+		SELECT term = 1 AND primary_node = 'primary' AND NOT fenced
+			AND (SELECT bool_and(term = 1) FROM pgrepl.nodes)
+			AND (SELECT count(*) = 1 FROM pgrepl.events
+				 WHERE term IS NOT NULL)
+		FROM pgrepl.status},
+		"$name: still in term 1 under the primary, with no election");
+}
+
 #
-# The peer role can send heartbeats and nothing more: not read the
-# cluster's tables, not change the membership.
+# The peer role can send heartbeats and ask for votes, and nothing more:
+# not read the cluster's tables, not change the membership.  In a healthy
+# cluster every node refuses its vote, since each still hears the primary:
+# the primary itself, and a standby (asked for a pre-vote, a dry run).
 #
 my $peer_connstr = $primary->connstr('postgres') . ' user=pgrepl_peer';
 my ($ret, $stdout, $stderr) = $primary->psql(
-	'postgres', q{SELECT node_name, role FROM pgrepl.heartbeat('x')},
+	'postgres',
+	q{SELECT node_name, role, term, leader FROM pgrepl.heartbeat('x', 0, false)},
 	connstr => $peer_connstr);
 is($ret, 0, 'pgrepl_peer: pgrepl.heartbeat() succeeds');
-is($stdout, 'primary|primary', 'pgrepl_peer: the primary answers as such');
+is($stdout, 'primary|primary|1|t',
+	'pgrepl_peer: the primary answers as such, leading term 1');
+
+# The primary votes for no successor; a standby refuses while it hears the
+# primary.
+foreach my $case ([ $primary, 'this node is the primary of term 1' ],
+	[ $standby2, 'this node still hears a primary' ])
+{
+	my ($node, $reason) = @$case;
+	my $name = $node->name;
+
+	($ret, $stdout, $stderr) = $node->psql(
+		'postgres', q{
+		SELECT voter_term, granted, reason
+		FROM pgrepl.request_vote('x', 2, 1, 'FFFFFFFF/FFFFFFFF', true)},
+		connstr => $node->connstr('postgres') . ' user=pgrepl_peer');
+	is($ret, 0, "pgrepl_peer: pgrepl.request_vote() succeeds on $name");
+	is($stdout, "1|f|$reason", "$name: refuses its vote: $reason");
+}
 
 ($ret, $stdout, $stderr) = $primary->psql(
 	'postgres', 'SELECT * FROM pgrepl.members',
