@@ -148,6 +148,18 @@ persist(VoteShared *s, const PgreplTermState *next)
 	s->state = *next;
 }
 
+/* Move to term with a vote for candidate, on disk first.  Lock held. */
+static void
+persist_vote(VoteShared *s, uint64 term, const char *candidate)
+{
+	PgreplTermState next = s->state;
+
+	next.term = term;
+	next.has_vote = true;
+	strlcpy(next.voted_for, candidate, sizeof(next.voted_for));
+	persist(s, &next);
+}
+
 /* Create or attach; called from the shared memory startup hook. */
 void
 pgrepl_vote_shmem_init(void)
@@ -230,20 +242,12 @@ bool
 pgrepl_vote_for_self(uint64 term)
 {
 	VoteShared *s = shared();
-	PgreplTermState next;
 	bool		ok;
 
 	LWLockAcquire(s->lock, LW_EXCLUSIVE);
 	ok = term > s->state.term;
 	if (ok)
-	{
-		next = s->state;
-		next.term = term;
-		next.has_vote = true;
-		strlcpy(next.voted_for, pgrepl_state_node_name(),
-				sizeof(next.voted_for));
-		persist(s, &next);
-	}
+		persist_vote(s, term, pgrepl_state_node_name());
 	LWLockRelease(s->lock);
 	return ok;
 }
@@ -350,14 +354,7 @@ pgrepl_decide_vote(const PgreplVoteRequest *req, uint64 *my_term,
 	{
 		granted = true;
 		if (!req->dry_run)
-		{
-			PgreplTermState next = s->state;
-
-			next.term = req->term;
-			next.has_vote = true;
-			strlcpy(next.voted_for, req->candidate, sizeof(next.voted_for));
-			persist(s, &next);
-		}
+			persist_vote(s, req->term, req->candidate);
 	}
 
 	*my_term = s->state.term;
