@@ -319,14 +319,19 @@ start_round(ElectionPhase phase, const PgreplPeerView *self, TimestampTz now)
 	peers_request_votes(&req);
 }
 
-/* A peer answered a vote request of ours. */
+/*
+ * A peer answered a vote request of ours.  Only answers to this round
+ * count: a pre-vote granted late must never pass for a vote, which the
+ * voter did not record and may give to another candidate.
+ */
 void
-election_vote_answered(const char *peer, uint64 term, bool granted,
-					   const char *reason)
+election_vote_answered(const char *peer, uint64 term, bool dry_run,
+					   bool granted, const char *reason)
 {
 	int			i;
 
-	if (election.phase == ELECTION_IDLE || term != election.term)
+	if (election.phase == ELECTION_IDLE || term != election.term ||
+		dry_run != (election.phase == ELECTION_PREVOTE))
 		return;
 	election.nanswers++;
 	if (!granted)

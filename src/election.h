@@ -15,7 +15,8 @@ extern void election_step(const PgreplPeerView *views, int nviews,
 						  TimestampTz now, bool tick);
 extern void election_not_member(void);
 extern void election_vote_answered(const char *peer, uint64 term,
-								   bool granted, const char *reason);
+								   bool dry_run, bool granted,
+								   const char *reason);
 extern bool election_leader_name(char *name, Size len);
 
 #endif							/* PGREPL_ELECTION_H */

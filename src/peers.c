@@ -80,6 +80,7 @@ typedef struct Peer
 	uint64		sent_term;
 	bool		vote_pending;	/* the current vote request is to be sent */
 	uint64		vote_term;		/* term of the vote request in flight */
+	bool		vote_dry_run;	/* ... and whether it was a pre-vote */
 } Peer;
 
 static Peer peers[PGREPL_MAX_NODES];
@@ -205,6 +206,7 @@ send_query(Peer *p, TimestampTz now)
 							   5, NULL, params, NULL, NULL, 0);
 		p->query = QUERY_VOTE;
 		p->vote_term = vote_request.term;
+		p->vote_dry_run = vote_request.dry_run;
 		p->vote_pending = false;
 	}
 	else if (want_register && now >= next_register && p->view.has_reply &&
@@ -325,7 +327,7 @@ vote_answered(Peer *p, PGresult *res)
 	term = strtou64(PQgetvalue(res, 0, 0), NULL, 10);
 	granted = (strcmp(PQgetvalue(res, 0, 1), "t") == 0);
 	pgrepl_observe_term(term);
-	election_vote_answered(p->view.name, p->vote_term, granted,
+	election_vote_answered(p->view.name, p->vote_term, p->vote_dry_run, granted,
 						   PQgetisnull(res, 0, 2) ? NULL : PQgetvalue(res, 0, 2));
 }
 
@@ -339,8 +341,8 @@ query_answered(Peer *p, PGresult *res, TimestampTz now)
 
 		if (p->query == QUERY_VOTE)
 		{
-			election_vote_answered(p->view.name, p->vote_term, false,
-								   msg ? msg : "error");
+			election_vote_answered(p->view.name, p->vote_term, p->vote_dry_run,
+								   false, msg ? msg : "error");
 			return;
 		}
 		if (p->query == QUERY_REGISTER)
