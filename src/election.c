@@ -153,6 +153,22 @@ election_leader_name(char *name, Size len)
 }
 
 /*
+ * Why a primary must not commit whatever its lease: it was promoted without
+ * an election, or a later term has deposed it.
+ */
+static PgreplFenceReason
+sticky_fence(const PgreplTermState *ts)
+{
+	if (ts->term == 0)
+		return PGREPL_FENCE_NONE;
+	if (ts->leader_term == 0)
+		return PGREPL_FENCE_NOT_ELECTED;
+	if (ts->term > ts->leader_term)
+		return PGREPL_FENCE_DEPOSED;
+	return PGREPL_FENCE_NONE;
+}
+
+/*
  * When the lease of this primary lapses: the send time of the heartbeat,
  * sent as the leader of term, through which the k-th voter most recently
  * answered (k a majority, this node counting as one answering now), plus
@@ -201,7 +217,7 @@ static void
 primary_step(const PgreplPeerView *views, int nviews, TimestampTz now)
 {
 	PgreplTermState ts;
-	PgreplFenceReason sticky = PGREPL_FENCE_NONE;
+	PgreplFenceReason sticky;
 	bool		lease_applies = (nviews >= 2);
 	TimestampTz expires = 0;
 	PgreplFenceReason verdict;
@@ -219,11 +235,7 @@ primary_step(const PgreplPeerView *views, int nviews, TimestampTz now)
 						pgrepl_state_node_name())));
 	}
 
-	if (ts.leader_term == 0)
-		sticky = PGREPL_FENCE_NOT_ELECTED;
-	else if (ts.term > ts.leader_term)
-		sticky = PGREPL_FENCE_DEPOSED;
-
+	sticky = sticky_fence(&ts);
 	if (lease_applies)
 		expires = lease_expiry(views, nviews, ts.term, now);
 	pgrepl_fence_set(sticky, lease_applies, expires);
@@ -419,7 +431,7 @@ standby_step(const PgreplPeerView *views, int nviews, TimestampTz now)
 
 	/* Won already, and promoting: nothing to stand for. */
 	pgrepl_term_state(&ts);
-	if (ts.leader_term != 0 && ts.leader_term == ts.term)
+	if (pgrepl_term_led(&ts))
 		return;
 
 	/* An election in progress: won, lost, or still counting. */
@@ -720,13 +732,8 @@ election_not_member(void)
 	PgreplFenceReason sticky = PGREPL_FENCE_NONE;
 
 	pgrepl_term_state(&ts);
-	if (!RecoveryInProgress() && ts.term > 0)
-	{
-		if (ts.leader_term == 0)
-			sticky = PGREPL_FENCE_NOT_ELECTED;
-		else if (ts.term > ts.leader_term)
-			sticky = PGREPL_FENCE_DEPOSED;
-	}
+	if (!RecoveryInProgress())
+		sticky = sticky_fence(&ts);
 	pgrepl_fence_set(sticky, false, 0);
 	last_fence = sticky == PGREPL_FENCE_NONE ? PGREPL_FENCE_NO_QUORUM : sticky;
 }
@@ -762,8 +769,7 @@ election_step(const PgreplPeerView *views, int nviews, TimestampTz now,
 
 		/* A standby has no lease, unless it won and is being promoted. */
 		pgrepl_term_state(&ts);
-		pgrepl_fence_set(PGREPL_FENCE_NONE,
-						 ts.term > 0 && ts.leader_term == ts.term, 0);
+		pgrepl_fence_set(PGREPL_FENCE_NONE, pgrepl_term_led(&ts), 0);
 		last_fence = PGREPL_FENCE_NO_QUORUM;
 		standby_step(views, nviews, now);
 		if (has_leader &&

@@ -95,8 +95,7 @@ self_term(PgreplPeerView *self)
 
 	pgrepl_term_state(&ts);
 	self->term = ts.term;
-	self->leader = self->role == PGREPL_ROLE_PRIMARY &&
-		ts.term > 0 && ts.leader_term == ts.term;
+	self->leader = self->role == PGREPL_ROLE_PRIMARY && pgrepl_term_led(&ts);
 }
 
 /* What this node is, as the members' list shows it, from the last sample. */

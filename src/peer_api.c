@@ -84,8 +84,7 @@ check_primary(const char *what)
 static bool
 i_lead(const PgreplTermState *ts)
 {
-	return my_role() == PGREPL_ROLE_PRIMARY &&
-		ts->leader_term == ts->term && ts->term > 0;
+	return my_role() == PGREPL_ROLE_PRIMARY && pgrepl_term_led(ts);
 }
 
 /*

@@ -195,6 +195,17 @@ pgrepl_term_state(PgreplTermState *state)
 	LWLockRelease(s->lock);
 }
 
+/*
+ * Whether this node leads the term it is in: it was elected in it (or was
+ * the first primary of its cluster) and heard of no later one since.  Its
+ * lease has nothing to do with it.
+ */
+bool
+pgrepl_term_led(const PgreplTermState *state)
+{
+	return state->term > 0 && state->leader_term == state->term;
+}
+
 /* Move to a higher term, forgetting the vote.  Lock held exclusively. */
 static bool
 adopt_term(VoteShared *s, uint64 term)

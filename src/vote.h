@@ -36,6 +36,7 @@ extern Size pgrepl_vote_shmem_size(void);
 extern void pgrepl_vote_shmem_init(void);
 
 extern void pgrepl_term_state(PgreplTermState *state);
+extern bool pgrepl_term_led(const PgreplTermState *state);
 extern bool pgrepl_observe_term(uint64 term);
 extern bool pgrepl_vote_for_self(uint64 term);
 extern void pgrepl_set_leader_term(uint64 term);
