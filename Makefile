@@ -25,11 +25,11 @@ OBJS = \
 PGFILEDESC = "pgrepl - automatic failover and lag monitoring for streaming replication"
 
 EXTENSION = pgrepl
-DATA = sql/pgrepl--1.0.sql
+DATA = sql/pgrepl--1.0.sql sql/pgrepl--1.0--1.1.sql
 
 # pg_regress needs the library preloaded, so it runs on its own temporary
 # instance with our configuration rather than on an installed server.
-REGRESS = setup status check_config privileges membership
+REGRESS = upgrade setup status check_config privileges membership
 REGRESS_OPTS = --temp-instance=./tmp_check_regress \
 	--temp-config=$(srcdir)/regress.conf
 
