@@ -732,7 +732,7 @@ election_not_member(void)
 	PgreplFenceReason sticky = PGREPL_FENCE_NONE;
 
 	pgrepl_term_state(&ts);
-	if (!RecoveryInProgress())
+	if (pgrepl_node_kind == PGREPL_KIND_DATA && !RecoveryInProgress())
 		sticky = sticky_fence(&ts);
 	pgrepl_fence_set(sticky, false, 0);
 	last_fence = sticky == PGREPL_FENCE_NONE ? PGREPL_FENCE_NO_QUORUM : sticky;

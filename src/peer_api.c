@@ -26,6 +26,7 @@
 #include "miscadmin.h"
 #include "replication/walreceiver.h"
 #include "utils/acl.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/pg_lsn.h"
 #include "utils/timestamp.h"
@@ -40,6 +41,7 @@ PG_FUNCTION_INFO_V1(pgrepl_heartbeat);
 PG_FUNCTION_INFO_V1(pgrepl_request_vote);
 PG_FUNCTION_INFO_V1(pgrepl_register_node);
 PG_FUNCTION_INFO_V1(pgrepl_unregister_node);
+PG_FUNCTION_INFO_V1(pgrepl_copy_members);
 
 #define HEARTBEAT_COLS	8
 #define VOTE_COLS		3
@@ -338,6 +340,107 @@ pgrepl_unregister_node(PG_FUNCTION_ARGS)
 							  "WHERE slot_name = $1 AND slot_type = 'physical' AND NOT active",
 							  1, types, values, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not drop the replication slot of node \"%s\"", name);
+	SPI_finish();
+
+	PG_RETURN_VOID();
+}
+
+/*
+ * pgrepl.copy_members(leader, term, node_names, kinds, conninfos): on a
+ * witness, replace the members' list with the leader's.  A witness holds no
+ * replicated data, so the list that WAL brings to standbys comes to it this
+ * way, from the monitor of the primary leading the current term.  A list
+ * sent for a term behind this node's is refused: it may come from a primary
+ * that was deposed without knowing it.
+ */
+Datum
+pgrepl_copy_members(PG_FUNCTION_ARGS)
+{
+	char	   *leader = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	int64		term = PG_GETARG_INT64(1);
+	ArrayType  *arrays[3];
+	int			nitems[3];
+	Datum	   *names;
+	bool	   *nulls;
+	bool		leader_listed = false;
+	PgreplTermState ts;
+	Oid			types[3] = {TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID};
+	Datum		values[3];
+	int			i;
+
+	check_node_name(leader);
+	if (term <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid term " INT64_FORMAT, term)));
+	if (pgrepl_node_kind != PGREPL_KIND_WITNESS)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("node \"%s\" is not a witness", pgrepl_state_node_name()),
+				 errdetail("Data nodes receive the members' list through WAL.")));
+
+	for (i = 0; i < 3; i++)
+	{
+		arrays[i] = PG_GETARG_ARRAYTYPE_P(i + 2);
+		if (ARR_NDIM(arrays[i]) > 1 || array_contains_nulls(arrays[i]))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("the members' list must be given as one-dimensional arrays without nulls")));
+		nitems[i] = ArrayGetNItems(ARR_NDIM(arrays[i]), ARR_DIMS(arrays[i]));
+	}
+	if (nitems[0] != nitems[1] || nitems[0] != nitems[2])
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the arrays of the members' list differ in length")));
+	if (nitems[0] > PGREPL_MAX_NODES)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("a pgrepl cluster has at most %d nodes",
+						PGREPL_MAX_NODES)));
+
+	deconstruct_array(arrays[0], TEXTOID, -1, false, TYPALIGN_INT,
+					  &names, &nulls, &nitems[0]);
+	for (i = 0; i < nitems[0]; i++)
+	{
+		char	   *name = TextDatumGetCString(names[i]);
+
+		check_node_name(name);
+		if (strcmp(name, leader) == 0)
+			leader_listed = true;
+	}
+	if (!leader_listed)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("node \"%s\" is not in the members' list it sent", leader)));
+
+	pgrepl_observe_term((uint64) term);
+	pgrepl_term_state(&ts);
+	if ((uint64) term < ts.term)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("term " INT64_FORMAT " of node \"%s\" is behind term " UINT64_FORMAT " of this witness",
+						term, leader, ts.term),
+				 errdetail("A primary of an earlier term may have been replaced.")));
+
+	/* The table's constraints check kinds and connection strings. */
+	for (i = 0; i < 3; i++)
+		values[i] = PointerGetDatum(arrays[i]);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute_with_args("DELETE FROM pgrepl.members "
+							  "WHERE node_name <> ALL ($1)",
+							  3, types, values, NULL, false, 0) != SPI_OK_DELETE)
+		elog(ERROR, "could not delete from pgrepl.members");
+	if (SPI_execute_with_args("INSERT INTO pgrepl.members AS m "
+							  "  (node_name, kind, conninfo) "
+							  "SELECT * FROM unnest($1, $2, $3) "
+							  "ON CONFLICT (node_name) DO UPDATE "
+							  "  SET kind = EXCLUDED.kind, "
+							  "      conninfo = EXCLUDED.conninfo "
+							  "  WHERE (m.kind, m.conninfo) IS DISTINCT FROM "
+							  "        (EXCLUDED.kind, EXCLUDED.conninfo)",
+							  3, types, values, NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "could not write pgrepl.members");
 	SPI_finish();
 
 	PG_RETURN_VOID();

@@ -23,6 +23,10 @@
  * election (election.c) go out on the same connections, ahead of the next
  * heartbeat.
  *
+ * A witness is no standby, so WAL does not bring it the members' list: the
+ * leader copies its list over (pgrepl.copy_members() on the witness) once
+ * per connection, and again whenever the list or the term changes.
+ *
  * A standby that is not yet a member, or is listed with another connection
  * string, registers itself by calling pgrepl.register_node() on whichever
  * peer answers as the primary: that is how a standby cloned from the
@@ -36,11 +40,13 @@
  */
 #include "postgres.h"
 
+#include "lib/stringinfo.h"
 #include "libpq-fe.h"
 #include "miscadmin.h"
 #include "storage/fd.h"
 #include "storage/latch.h"
 #include "utils/builtins.h"
+#include "utils/memutils.h"
 #include "utils/pg_lsn.h"
 #include "utils/timestamp.h"
 
@@ -61,8 +67,12 @@ typedef enum PeerQuery
 {
 	QUERY_HEARTBEAT,
 	QUERY_REGISTER,
-	QUERY_VOTE
+	QUERY_VOTE,
+	QUERY_COPY_MEMBERS
 } PeerQuery;
+
+/* How long a leader waits to copy the members' list again after a refusal. */
+#define COPY_RETRY_MS	(10 * 1000)
 
 typedef struct Peer
 {
@@ -81,6 +91,15 @@ typedef struct Peer
 	bool		vote_pending;	/* the current vote request is to be sent */
 	uint64		vote_term;		/* term of the vote request in flight */
 	bool		vote_dry_run;	/* ... and whether it was a pre-vote */
+
+	/*
+	 * A witness has no WAL to carry the members' list: the leader copies it
+	 * over.  Which version of the list, sent as the leader of which term,
+	 * the witness last took; zero if none on this connection.
+	 */
+	uint64		copied_version;
+	uint64		copied_term;
+	TimestampTz next_copy;		/* after a refused copy, not before */
 } Peer;
 
 static Peer peers[PGREPL_MAX_NODES];
@@ -89,6 +108,14 @@ static int	npeers = 0;
 /* This node, as the members' list and the heartbeats describe it. */
 static PgreplPeerView self_view;
 static bool self_listed = false;
+
+/*
+ * The members' list as last read, for witnesses, and a number that changes
+ * whenever its content does.
+ */
+static PgreplMember *member_list = NULL;
+static int	nmember_list = 0;
+static uint64 member_list_version = 0;
 
 /* The vote request of the election in progress, if any. */
 static PgreplVoteRequest vote_request;
@@ -109,6 +136,8 @@ disconnect(Peer *p)
 	}
 	p->state = PEER_DISCONNECTED;
 	p->flushing = false;
+	p->copied_version = 0;
+	p->copied_term = 0;
 }
 
 /* Keep the first line of a libpq message, for pgrepl.nodes and the log. */
@@ -181,8 +210,81 @@ start_connect(Peer *p, TimestampTz now)
 }
 
 /*
+ * Whether this node, as the leader of its term, owes the peer a copy of the
+ * members' list: the peer is a witness that has not taken this version of
+ * the list from the leader of this term on this connection.
+ */
+static bool
+copy_due(const Peer *p, TimestampTz now)
+{
+	return self_view.leader && p->view.has_reply &&
+		p->view.kind == PGREPL_KIND_WITNESS && now >= p->next_copy &&
+		(p->copied_version != member_list_version ||
+		 p->copied_term != self_view.term);
+}
+
+/* Append s to buf as an element of a text[] literal. */
+static void
+append_array_element(StringInfo buf, const char *s)
+{
+	appendStringInfoChar(buf, buf->len == 0 ? '{' : ',');
+	appendStringInfoChar(buf, '"');
+	for (; *s; s++)
+	{
+		if (*s == '"' || *s == '\\')
+			appendStringInfoChar(buf, '\\');
+		appendStringInfoChar(buf, *s);
+	}
+	appendStringInfoChar(buf, '"');
+}
+
+/* Send the members' list to a witness, as pgrepl.copy_members() takes it. */
+static int
+send_copy_members(Peer *p)
+{
+	StringInfoData names;
+	StringInfoData kinds;
+	StringInfoData conninfos;
+	char		term[32];
+	const char *params[5];
+	int			ok;
+	int			i;
+
+	initStringInfo(&names);
+	initStringInfo(&kinds);
+	initStringInfo(&conninfos);
+	for (i = 0; i < nmember_list; i++)
+	{
+		append_array_element(&names, member_list[i].name);
+		append_array_element(&kinds, pgrepl_kind_name(member_list[i].kind));
+		append_array_element(&conninfos, member_list[i].conninfo);
+	}
+	appendStringInfoString(&names, nmember_list > 0 ? "}" : "{}");
+	appendStringInfoString(&kinds, nmember_list > 0 ? "}" : "{}");
+	appendStringInfoString(&conninfos, nmember_list > 0 ? "}" : "{}");
+	snprintf(term, sizeof(term), UINT64_FORMAT, self_view.term);
+
+	params[0] = self_view.name;
+	params[1] = term;
+	params[2] = names.data;
+	params[3] = kinds.data;
+	params[4] = conninfos.data;
+	ok = PQsendQueryParams(p->conn,
+						   "SELECT pgrepl.copy_members($1, $2, $3, $4, $5)",
+						   5, NULL, params, NULL, NULL, 0);
+	p->copied_version = member_list_version;
+	p->copied_term = self_view.term;
+
+	pfree(names.data);
+	pfree(kinds.data);
+	pfree(conninfos.data);
+	return ok;
+}
+
+/*
  * Send the next query: a pending vote request first, then registration if
- * it is due and the peer is the primary, else a heartbeat.
+ * it is due and the peer is the primary, then the members' list if the peer
+ * is a witness that lacks it, else a heartbeat.
  */
 static void
 send_query(Peer *p, TimestampTz now)
@@ -220,6 +322,11 @@ send_query(Peer *p, TimestampTz now)
 							   3, NULL, params, NULL, NULL, 0);
 		p->query = QUERY_REGISTER;
 		next_register = TimestampTzPlusMilliseconds(now, 10 * 1000);
+	}
+	else if (copy_due(p, now))
+	{
+		ok = send_copy_members(p);
+		p->query = QUERY_COPY_MEMBERS;
 	}
 	else
 	{
@@ -352,6 +459,15 @@ query_answered(Peer *p, PGresult *res, TimestampTz now)
 							p->view.name, msg ? msg : "unknown error")));
 			return;
 		}
+		if (p->query == QUERY_COPY_MEMBERS)
+		{
+			ereport(WARNING,
+					(errmsg("witness \"%s\" did not take the members' list: %s",
+							p->view.name, msg ? msg : "unknown error")));
+			p->copied_version = 0;
+			p->next_copy = TimestampTzPlusMilliseconds(now, COPY_RETRY_MS);
+			return;
+		}
 		peer_failed(p, now, msg ? msg : PQerrorMessage(p->conn));
 		return;
 	}
@@ -365,6 +481,10 @@ query_answered(Peer *p, PGresult *res, TimestampTz now)
 	}
 	else if (p->query == QUERY_VOTE)
 		vote_answered(p, res);
+	else if (p->query == QUERY_COPY_MEMBERS)
+		ereport(DEBUG1,
+				(errmsg_internal("pgrepl copied the members' list to witness \"%s\"",
+								 p->view.name)));
 	else
 		heartbeat_answered(p, res, now);
 }
@@ -578,6 +698,24 @@ find_peer(const char *name)
 	return NULL;
 }
 
+/* Whether members lists the same nodes, reached the same way, as before. */
+static bool
+same_members(const PgreplMember *members, int nmembers)
+{
+	int			i;
+
+	if (nmembers != nmember_list)
+		return false;
+	for (i = 0; i < nmembers; i++)
+	{
+		if (strcmp(members[i].name, member_list[i].name) != 0 ||
+			members[i].kind != member_list[i].kind ||
+			strcmp(members[i].conninfo, member_list[i].conninfo) != 0)
+			return false;
+	}
+	return true;
+}
+
 /*
  * Take the current members' list: connect to new members, drop those that
  * left, reconnect to those whose connection string changed.  self describes
@@ -594,6 +732,18 @@ peers_set_members(const PgreplMember *members, int nmembers,
 
 	self_view = *self;
 	self_listed = false;
+
+	/* Kept for witnesses, with a new version number when it changed. */
+	if (member_list == NULL)
+		member_list = MemoryContextAllocZero(TopMemoryContext,
+											 sizeof(PgreplMember) * PGREPL_MAX_NODES);
+	nmembers = Min(nmembers, PGREPL_MAX_NODES);
+	if (!same_members(members, nmembers))
+	{
+		memcpy(member_list, members, sizeof(PgreplMember) * nmembers);
+		nmember_list = nmembers;
+		member_list_version++;
+	}
 
 	for (i = 0; i < nmembers && nkept < PGREPL_MAX_NODES; i++)
 	{

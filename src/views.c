@@ -229,7 +229,8 @@ pgrepl_status(PG_FUNCTION_ARGS)
 
 	row_start(&row, values, nulls, STATUS_COLS);
 	row_add(&row, true, text_datum(pgrepl_state_node_name()));
-	row_add(&row, has, text_datum(standby ? "standby" : "primary"));
+	row_add(&row, has, text_datum(pgrepl_node_kind == PGREPL_KIND_WITNESS ?
+								  "witness" : standby ? "standby" : "primary"));
 	row_add(&row, has, BoolGetDatum(node->in_recovery));
 	row_add(&row, has, Int32GetDatum((int32) node->timeline));
 	row_add(&row, has && !standby, lsn_datum(node->write_lsn));

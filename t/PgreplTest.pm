@@ -20,7 +20,7 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use Time::HiRes qw(usleep);
 
-our @EXPORT = qw(new_cluster show_state poll_ok query kill9_and_wait
+our @EXPORT = qw(new_cluster new_witness show_state poll_ok query kill9_and_wait
   start_after_kill9 node_pids freeze thaw start_proxies cut_off heal);
 
 # Peers reach each node through a proxy of the test's (see start_proxies)
@@ -30,19 +30,28 @@ my %proxy_port;
 # The TCP port each node's server listens on, for the proxies.
 our %backend_port;
 
+# How peers reach a node: directly, or through its proxy if it has one.
+sub node_conninfo
+{
+	my ($node) = @_;
+	my $name = $node->name;
+	my $host = $node->host;
+	my $port = $node->port;
+
+	return
+	  "host=127.0.0.1 port=$proxy_port{$name} dbname=postgres sslmode=disable gssencmode=disable"
+	  if $proxy_port{$name};
+	return "host=$host port=$port dbname=postgres";
+}
+
 # pgrepl settings of a node: its name, how peers reach it, and quick
 # sampling and heartbeats, plus whatever extra settings the test wants.
 sub pgrepl_conf
 {
 	my ($node, $extra) = @_;
 	my $name = $node->name;
-	my $host = $node->host;
-	my $port = $node->port;
-	my $conninfo = "host=$host port=$port dbname=postgres";
+	my $conninfo = node_conninfo($node);
 
-	$conninfo =
-	  "host=127.0.0.1 port=$proxy_port{$name} dbname=postgres sslmode=disable gssencmode=disable"
-	  if $proxy_port{$name};
 	return qq{
 shared_preload_libraries = 'pgrepl'
 pgrepl.node_name = '$name'
@@ -101,6 +110,36 @@ sub new_cluster
 			$node->name . ": $n reachable members");
 	}
 	return @nodes;
+}
+
+# A witness named $name, a PostgreSQL instance of its own with pgrepl in
+# witness mode, registered through $primary; returns it once every member
+# of the cluster, the witness included, lists all of them as reachable.
+sub new_witness
+{
+	my ($name, $primary, @others) = @_;
+	my $witness = PostgreSQL::Test::Cluster->new($name);
+
+	$witness->init;
+	$witness->append_conf('postgresql.conf',
+		pgrepl_conf($witness, "pgrepl.node_kind = 'witness'\n"));
+	$witness->start;
+	$witness->safe_psql('postgres', 'CREATE EXTENSION pgrepl');
+	$primary->safe_psql('postgres',
+		    "SELECT pgrepl.register_node('$name', '"
+		  . node_conninfo($witness)
+		  . "', 'witness')");
+
+	my @all = ($primary, @others, $witness);
+	my $n = scalar @all;
+	foreach my $node (@all)
+	{
+		poll_ok(
+			$node, qq{
+			SELECT count(*) = $n AND bool_and(reachable) FROM pgrepl.nodes},
+			$node->name . ": $n reachable members");
+	}
+	return $witness;
 }
 
 # Print what pgrepl shows on a node.
