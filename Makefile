@@ -21,7 +21,11 @@ OBJS = \
 	src/fence.o \
 	src/election.o \
 	src/monitor.o \
-	src/views.o
+	src/views.o \
+	src/stats.o \
+	src/http_request.o \
+	src/metrics.o \
+	src/http.o
 PGFILEDESC = "pgrepl - automatic failover and lag monitoring for streaming replication"
 
 EXTENSION = pgrepl

@@ -57,6 +57,7 @@
 #include "peers.h"
 #include "settings.h"
 #include "state.h"
+#include "stats.h"
 #include "vote.h"
 
 typedef enum ElectionPhase
@@ -380,6 +381,7 @@ win(void)
 	}
 
 	pgrepl_set_leader_term(election.term);
+	pgrepl_stats_bump(PGREPL_STAT_FAILOVERS);
 
 	/* The new primary starts without a lease, fenced until it has one. */
 	pgrepl_fence_set(PGREPL_FENCE_NONE, true, 0);
@@ -447,6 +449,7 @@ standby_step(const PgreplPeerView *views, int nviews, TimestampTz now)
 								 pgrepl_heartbeat_timeout());
 					return;
 				}
+				pgrepl_stats_bump(PGREPL_STAT_ELECTIONS);
 				start_round(ELECTION_VOTE, self, now);
 			}
 			else

@@ -17,6 +17,7 @@
 #include "miscadmin.h"
 
 #include "fence.h"
+#include "http.h"
 #include "monitor.h"
 #include "settings.h"
 #include "state.h"
@@ -42,4 +43,5 @@ _PG_init(void)
 	pgrepl_state_install_hooks();
 	pgrepl_fence_install_hooks();
 	pgrepl_monitor_register();
+	pgrepl_http_register();
 }

@@ -317,6 +317,22 @@ pgrepl_take_sample(PgreplSample *sample)
 }
 
 /*
+ * This node's role, WAL positions and WAL receiver, read live, without its
+ * WAL senders and without touching the monitor's WAL clock: what a reader
+ * other than the monitor needs to judge the node as it is now (the HTTP
+ * endpoint, for a load balancer's check).  Lags follow from it with
+ * pgrepl_standby_lags(), as for a published sample.
+ */
+void
+pgrepl_sample_self(PgreplSample *sample)
+{
+	sample_node(&sample->node);
+	sample->node.sample_time = GetCurrentTimestamp();
+	sample_receiver(&sample->receiver);
+	sample->nreplicas = 0;
+}
+
+/*
  * Lags of a standby streaming from this node: bytes of WAL behind our
  * current position at each stage, and the age of the oldest WAL it has
  * not written, flushed, replayed.  A position the standby has not reported

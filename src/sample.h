@@ -128,6 +128,7 @@ typedef struct PgreplLags
 
 extern Size pgrepl_sample_size(void);
 extern void pgrepl_take_sample(PgreplSample *sample);
+extern void pgrepl_sample_self(PgreplSample *sample);
 extern void pgrepl_replica_lags(const PgreplNodeSample *node,
 								const PgreplReplicaSample *replica,
 								PgreplLags *lags);

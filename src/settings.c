@@ -13,10 +13,13 @@
  */
 #include "postgres.h"
 
+#include <netdb.h>
+
 #include "libpq-fe.h"
 #include "miscadmin.h"
 #include "postmaster/postmaster.h"
 #include "utils/guc.h"
+#include "utils/varlena.h"
 
 #include "compat.h"
 #include "settings.h"
@@ -32,6 +35,8 @@ int			pgrepl_heartbeat_interval = 200;
 bool		pgrepl_failover = true;
 int			pgrepl_failover_timeout = 1500;
 int			pgrepl_maximum_lag_on_failover = 16;
+int			pgrepl_http_port = 0;
+char	   *pgrepl_http_listen_addresses = NULL;
 
 static const struct config_enum_entry kind_options[] = {
 	{"data", PGREPL_KIND_DATA, false},
@@ -145,6 +150,42 @@ check_node_conninfo(char **newval, void **extra, GucSource source)
 	}
 	PQconninfoFree(options);
 	return true;
+}
+
+/*
+ * The HTTP endpoint's listen addresses: a comma-separated list of host
+ * names or addresses, or "*" for every interface, as listen_addresses
+ * takes them.  Only the syntax is checked here; an address that does not
+ * resolve or cannot be bound is reported by the HTTP worker, which keeps
+ * serving on the others.
+ */
+static bool
+check_http_listen_addresses(char **newval, void **extra, GucSource source)
+{
+	char	   *raw = pstrdup(*newval);
+	List	   *elems;
+	ListCell   *lc;
+	bool		ok;
+
+	ok = SplitGUCList(raw, ',', &elems);
+	if (ok)
+	{
+		foreach(lc, elems)
+		{
+			const char *host = lfirst(lc);
+
+			if (host[0] == '\0' || strlen(host) >= NI_MAXHOST)
+				ok = false;
+		}
+		list_free(elems);
+	}
+	pfree(raw);
+	if (!ok)
+	{
+		GUC_check_errcode(ERRCODE_INVALID_PARAMETER_VALUE);
+		GUC_check_errdetail("The value must be a comma-separated list of host names or addresses, or \"*\".");
+	}
+	return ok;
 }
 
 /*
@@ -278,6 +319,26 @@ pgrepl_define_settings(void)
 							PGC_POSTMASTER,
 							0,
 							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pgrepl.http_port",
+							"TCP port of the HTTP health and metrics endpoint.",
+							"0 turns the endpoint off.",
+							&pgrepl_http_port,
+							0,
+							0,
+							65535,
+							PGC_SIGHUP,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomStringVariable("pgrepl.http_listen_addresses",
+							   "Addresses the HTTP endpoint listens on.",
+							   "A comma-separated list of host names or addresses; \"*\" means every interface.",
+							   &pgrepl_http_listen_addresses,
+							   "localhost",
+							   PGC_SIGHUP,
+							   GUC_LIST_INPUT,
+							   check_http_listen_addresses, NULL, NULL);
 
 	pgrepl_reserve_guc_prefix();
 }

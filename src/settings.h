@@ -26,6 +26,8 @@ extern int	pgrepl_heartbeat_interval;
 extern bool pgrepl_failover;
 extern int	pgrepl_failover_timeout;
 extern int	pgrepl_maximum_lag_on_failover;
+extern int	pgrepl_http_port;
+extern char *pgrepl_http_listen_addresses;
 
 extern const char *pgrepl_kind_name(PgreplNodeKind kind);
 extern bool pgrepl_kind_from_name(const char *name, PgreplNodeKind *kind);

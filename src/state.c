@@ -42,6 +42,7 @@
 #include "fence.h"
 #include "settings.h"
 #include "state.h"
+#include "stats.h"
 #include "vote.h"
 
 typedef struct PgreplShared
@@ -97,6 +98,7 @@ state_request(void)
 	RequestAddinShmemSpace(state_size());
 	RequestAddinShmemSpace(pgrepl_vote_shmem_size());
 	RequestAddinShmemSpace(pgrepl_fence_shmem_size());
+	RequestAddinShmemSpace(pgrepl_stats_shmem_size());
 	RequestNamedLWLockTranche("pgrepl", 1);
 	RequestNamedLWLockTranche("pgrepl vote", 1);
 }
@@ -147,6 +149,7 @@ pgrepl_shmem_startup(void)
 	}
 	pgrepl_vote_shmem_init();
 	pgrepl_fence_shmem_init();
+	pgrepl_stats_shmem_init();
 	LWLockRelease(AddinShmemInitLock);
 }
 
@@ -354,6 +357,35 @@ pgrepl_state_read_views(PgreplPeerView *views)
 	memcpy(views, s->views, sizeof(PgreplPeerView) * n);
 	LWLockRelease(s->lock);
 	return n;
+}
+
+/*
+ * The member that heartbeats name as the primary leading term (or a later
+ * one), this node included: reachable, answering as a primary that leads
+ * its term.  Copies its name into name (NAMEDATALEN bytes); false if no
+ * member does.  pgrepl.status and the HTTP endpoint both report this.
+ */
+bool
+pgrepl_state_known_primary(uint64 term, char *name)
+{
+	PgreplShared *s = state();
+	bool		found = false;
+	int			i;
+
+	LWLockAcquire(s->lock, LW_SHARED);
+	for (i = 0; i < s->nviews && !found; i++)
+	{
+		const PgreplPeerView *v = &s->views[i];
+
+		if (v->has_reply && v->reachable && v->role == PGREPL_ROLE_PRIMARY &&
+			v->leader && v->term >= term)
+		{
+			strlcpy(name, v->name, NAMEDATALEN);
+			found = true;
+		}
+	}
+	LWLockRelease(s->lock);
+	return found;
 }
 
 /* Whether the monitor last knew name as a member of the cluster. */

@@ -48,6 +48,7 @@ extern void pgrepl_state_publish_views(const PgreplPeerView *views, int n);
 extern bool pgrepl_state_read_sample(PgreplSample *dst, pid_t *worker_pid);
 extern int	pgrepl_state_read_views(PgreplPeerView *views);
 extern bool pgrepl_state_is_member(const char *name);
+extern bool pgrepl_state_known_primary(uint64 term, char *name);
 extern int	pgrepl_state_nseries(void);
 extern int	pgrepl_state_read_series(int i, PgreplLagSeries *hdr,
 									 PgreplLagPoint *points);

@@ -170,30 +170,6 @@ sync_state_name(PgreplSyncState state)
 }
 
 /*
- * The reachable member that heartbeats name as the primary leading term
- * (or a later one), this node included; false if none does.
- */
-static bool
-known_primary(uint64 term, char *name)
-{
-	PgreplPeerView *views = palloc(sizeof(PgreplPeerView) * (PGREPL_MAX_NODES + 1));
-	int			n = pgrepl_state_read_views(views);
-	int			i;
-
-	for (i = 0; i < n; i++)
-	{
-		if (views[i].has_reply && views[i].reachable &&
-			views[i].role == PGREPL_ROLE_PRIMARY &&
-			views[i].leader && views[i].term >= term)
-		{
-			strlcpy(name, views[i].name, NAMEDATALEN);
-			return true;
-		}
-	}
-	return false;
-}
-
-/*
  * pgrepl.status(): one row describing this node.  Before the monitor's
  * first sample only the name and the worker pid are known.
  */
@@ -219,7 +195,7 @@ pgrepl_status(PG_FUNCTION_ARGS)
 		elog(ERROR, "return type must be a row type");
 
 	pgrepl_term_state(&ts);
-	has_primary = known_primary(ts.term, primary);
+	has_primary = pgrepl_state_known_primary(ts.term, primary);
 	sample = read_sample(&has, &worker_pid);
 	node = &sample->node;
 	standby = has && node->in_recovery;
