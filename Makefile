@@ -22,6 +22,7 @@ OBJS = \
 	src/election.o \
 	src/monitor.o \
 	src/views.o \
+	src/admin.o \
 	src/stats.o \
 	src/http_request.o \
 	src/metrics.o \
@@ -33,7 +34,7 @@ DATA = sql/pgrepl--1.0.sql sql/pgrepl--1.0--1.1.sql
 
 # pg_regress needs the library preloaded, so it runs on its own temporary
 # instance with our configuration rather than on an installed server.
-REGRESS = upgrade setup status check_config privileges membership
+REGRESS = upgrade setup status check_config privileges admin membership
 REGRESS_OPTS = --temp-instance=./tmp_check_regress \
 	--temp-config=$(srcdir)/regress.conf
 

@@ -32,8 +32,11 @@ WHERE node_name = 'upgrade_test';
 SELECT count(*) = :events_before AS events_kept FROM pgrepl.events
 WHERE node_name = 'upgrade_test';
 
--- What 1.1 added is there.
-SELECT 'pgrepl.copy_members(text,bigint,text[],text[],text[])'::regprocedure;
+-- What 1.1 added is there, and the status view has its new columns.
+SELECT 'pgrepl.promote(boolean)'::regprocedure,
+       'pgrepl.pause()'::regprocedure,
+       'pgrepl.share_pause(text,boolean,bigint)'::regprocedure;
+SELECT failover_paused, voters >= 1 AS has_voters FROM pgrepl.status;
 
 DROP EXTENSION pgrepl;
 SELECT pg_drop_replication_slot('upgrade_test');

@@ -28,8 +28,22 @@
  * new primary keeps for it.  A primary creates a physical slot for every
  * other data member, named after it, as soon as it leads.
  *
- * Events of an election are written to pgrepl.events by the winner, once
- * it is a primary that may commit.
+ * An operator may ask a standby to stand for election at once
+ * (pgrepl.promote()): the same election, without waiting for the failover
+ * timeout, and whether or not failover is on or paused; voters apply the
+ * same rules, so a healthy primary is not deposed this way.  With force,
+ * the standby promotes itself in a new term without any vote, and commits
+ * without a lease until a majority answers it again: that is for disaster
+ * recovery only, and logged as such.
+ *
+ * Events of an election, and the fencing and unfencing of a primary, are
+ * written to pgrepl.events, with the time they happened, once this node is
+ * a primary that may commit.
+ *
+ * Every pass also leaves a note for pgrepl.status saying why the node is
+ * not in the state one would hope for (fenced, no primary and no election,
+ * not electable, no majority reachable), so that an operator need not read
+ * the logs to know.
  *
  *-------------------------------------------------------------------------
  */
@@ -79,7 +93,17 @@ static struct
 	char		granted_by[PGREPL_MAX_NODES][NAMEDATALEN];
 	TimestampTz next_try;		/* backoff after a lost election */
 	bool		lag_reported;	/* "too far behind" logged this outage */
+	uint64		request;		/* the operator's request it serves, or 0 */
+	char		refusal[PGREPL_NOTE_LEN];	/* first refusal of this round */
+	char		lost[PGREPL_NOTE_LEN];	/* why the last one was lost */
 } election;
+
+/* Whether failover is paused cluster-wide (pgrepl.pause()). */
+static bool failover_paused = false;
+
+/* The note for pgrepl.status, as built this pass and as last published. */
+static char note[PGREPL_NOTE_LEN];
+static char published_note[PGREPL_NOTE_LEN];
 
 /* Events to write once this node is a primary that may commit. */
 #define MAX_PENDING_EVENTS	8
@@ -88,6 +112,7 @@ typedef struct PendingEvent
 	char		event[32];
 	uint64		term;
 	char		detail[256];
+	TimestampTz at;
 } PendingEvent;
 static PendingEvent pending_events[MAX_PENDING_EVENTS];
 static int	npending_events = 0;
@@ -99,6 +124,7 @@ static int	npending_events = 0;
 static PgreplFenceReason last_fence = PGREPL_FENCE_NO_QUORUM;
 static TimestampTz fenced_since = 0;
 static bool writers_terminated = true;
+static bool fence_recorded = false; /* a "fenced" event is queued */
 
 /* The term slots were first made for, on a primary. */
 static uint64 slots_term = 0;
@@ -118,6 +144,52 @@ queue_event(const char *event, uint64 term, const char *detail)
 	strlcpy(e->event, event, sizeof(e->event));
 	e->term = term;
 	strlcpy(e->detail, detail, sizeof(e->detail));
+	e->at = GetCurrentTimestamp();
+}
+
+/* Say why this node is as it is, for pgrepl.status; "" for nothing. */
+static void set_note(const char *fmt,...) pg_attribute_printf(1, 2);
+
+static void
+set_note(const char *fmt,...)
+{
+	va_list		args;
+
+	va_start(args, fmt);
+	vsnprintf(note, sizeof(note), fmt, args);
+	va_end(args);
+}
+
+/* Nothing to say: all is as it should be. */
+static void
+clear_note(void)
+{
+	note[0] = '\0';
+}
+
+/* Publish the note, when it changed. */
+static void
+publish_note(void)
+{
+	if (strcmp(note, published_note) == 0)
+		return;
+	pgrepl_state_set_note(note);
+	strlcpy(published_note, note, sizeof(published_note));
+}
+
+/* Whether failover is paused cluster-wide, as this node last heard. */
+static void
+read_paused(void)
+{
+	PgreplTermState ts;
+
+	pgrepl_term_state(&ts);
+	if (ts.failover_paused != failover_paused)
+		ereport(LOG,
+				(errmsg(ts.failover_paused ?
+						"pgrepl failover is paused cluster-wide" :
+						"pgrepl failover is no longer paused")));
+	failover_paused = ts.failover_paused;
 }
 
 /*
@@ -225,6 +297,23 @@ primary_step(const PgreplPeerView *views, int nviews, TimestampTz now)
 
 	pgrepl_term_state(&ts);
 
+	/*
+	 * A node promoted by force commits without a lease until a majority
+	 * answers it again; from then on it is a primary like any other.
+	 */
+	if (ts.forced_term != 0 && ts.forced_term == ts.term && lease_applies)
+	{
+		if (lease_expiry(views, nviews, ts.term, now) > now)
+		{
+			pgrepl_end_forced_lead();
+			ereport(LOG,
+					(errmsg("pgrepl node \"%s\", promoted by force, is answered by a majority again",
+							pgrepl_state_node_name())));
+		}
+		else
+			lease_applies = false;
+	}
+
 	/* The first primary of a cluster leads term 1 without an election. */
 	if (ts.term == 0)
 	{
@@ -253,11 +342,24 @@ primary_step(const PgreplPeerView *views, int nviews, TimestampTz now)
 			writers_terminated = false;
 		}
 		else
+		{
 			ereport(LOG,
 					(errmsg("pgrepl unfenced this primary: it leads term " UINT64_FORMAT " with a majority",
 							ts.term)));
+			if (fence_recorded)
+				queue_event("unfenced", ts.term, "a majority of voters answered again");
+			fence_recorded = false;
+		}
 		last_fence = verdict;
 	}
+
+	if (verdict != PGREPL_FENCE_NONE)
+		set_note("%s", pgrepl_fence_reason_text(verdict));
+	else if (!lease_applies && ts.forced_term == ts.term && ts.term != 0)
+		set_note("promoted by force in term " UINT64_FORMAT ": commits without a majority until one answers",
+				 ts.term);
+	else
+		clear_note();
 
 	/*
 	 * Sessions in a write transaction could not commit: terminate them, so
@@ -275,6 +377,8 @@ primary_step(const PgreplPeerView *views, int nviews, TimestampTz now)
 			ereport(LOG,
 					(errmsg("pgrepl terminated %d write session(s) of this fenced primary", n)));
 		writers_terminated = true;
+		queue_event("fenced", ts.term, pgrepl_fence_reason_text(verdict));
+		fence_recorded = true;
 	}
 
 	/* A healthy primary hears itself: it votes for no successor. */
@@ -304,6 +408,14 @@ end_election(TimestampTz now, const char *why, int backoff_ms)
 				(errmsg("pgrepl gave up the election for term " UINT64_FORMAT ": %s",
 						election.term, why)));
 		peers_cancel_votes();
+		if (election.refusal[0] != '\0')
+			snprintf(election.lost, sizeof(election.lost), "%s (%s)", why,
+					 election.refusal);
+		else
+			strlcpy(election.lost, why, sizeof(election.lost));
+		if (election.request != 0)
+			pgrepl_state_finish_request(election.request, false, election.lost);
+		election.request = 0;
 	}
 	election.phase = ELECTION_IDLE;
 	/* Back off for one to two times backoff_ms, so candidates spread. */
@@ -321,6 +433,7 @@ start_round(ElectionPhase phase, const PgreplPeerView *self, TimestampTz now)
 	election.phase = phase;
 	election.nanswers = 1;		/* our own */
 	election.ngranted = 1;
+	election.refusal[0] = '\0';
 	strlcpy(election.granted_by[0], self->name, NAMEDATALEN);
 	election.deadline = TimestampTzPlusMilliseconds(now, pgrepl_heartbeat_timeout());
 
@@ -349,6 +462,9 @@ election_vote_answered(const char *peer, uint64 term, bool dry_run,
 	election.nanswers++;
 	if (!granted)
 	{
+		if (election.refusal[0] == '\0')
+			snprintf(election.refusal, sizeof(election.refusal),
+					 "node \"%s\" refused: %s", peer, reason ? reason : "no reason given");
 		ereport(LOG,
 				(errmsg("pgrepl node \"%s\" refused its vote in term " UINT64_FORMAT "%s: %s",
 						peer, term,
@@ -365,13 +481,27 @@ election_vote_answered(const char *peer, uint64 term, bool dry_run,
 		strlcpy(election.granted_by[election.ngranted++], peer, NAMEDATALEN);
 }
 
+/* Ask the startup process to promote this standby, and return at once. */
+static void
+promote(void)
+{
+	LOCAL_FCINFO(fcinfo, 2);
+
+	/* pg_promote(wait => false): signal the startup process and return */
+	InitFunctionCallInfoData(*fcinfo, NULL, 2, InvalidOid, NULL, NULL);
+	fcinfo->args[0].value = BoolGetDatum(false);
+	fcinfo->args[0].isnull = false;
+	fcinfo->args[1].value = Int32GetDatum(60);	/* unused without wait */
+	fcinfo->args[1].isnull = false;
+	(void) pg_promote(fcinfo);
+}
+
 /* The candidate won: lead the term, then promote. */
 static void
 win(void)
 {
 	char		voters[256] = "";
 	int			i;
-	LOCAL_FCINFO(fcinfo, 2);
 
 	for (i = 0; i < election.ngranted; i++)
 	{
@@ -394,22 +524,131 @@ win(void)
 		snprintf(detail, sizeof(detail), "elected with %d of %d votes: %s",
 				 election.ngranted, election.nvoters, voters);
 		queue_event("elected", election.term, detail);
-		queue_event("promoted", election.term, "promoted by pgrepl after winning the election");
+		queue_event("promoted", election.term,
+					election.request != 0 ?
+					"promoted by pgrepl.promote() after winning the election" :
+					"promoted by pgrepl after winning the election");
+		if (election.request != 0)
+			pgrepl_state_finish_request(election.request, true, detail);
 	}
 	election.phase = ELECTION_IDLE;
+	election.request = 0;
+	promote();
+}
 
-	/* pg_promote(wait => false): signal the startup process and return */
-	InitFunctionCallInfoData(*fcinfo, NULL, 2, InvalidOid, NULL, NULL);
-	fcinfo->args[0].value = BoolGetDatum(false);
-	fcinfo->args[0].isnull = false;
-	fcinfo->args[1].value = Int32GetDatum(60);	/* unused without wait */
-	fcinfo->args[1].isnull = false;
-	(void) pg_promote(fcinfo);
+/*
+ * An operator asked for this standby to be promoted by force: take a new
+ * term without an election and promote.  Logged as a warning and recorded:
+ * rule 7 of PROTOCOL.md allows it only when asked for explicitly.
+ */
+static void
+promote_by_force(uint64 request)
+{
+	PgreplTermState ts;
+	uint64		term;
+
+	pgrepl_term_state(&ts);
+	term = ts.term + 1;
+	if (!pgrepl_lead_by_force(term))
+	{
+		pgrepl_state_finish_request(request, false,
+									"the term moved on meanwhile");
+		return;
+	}
+	pgrepl_fence_set(PGREPL_FENCE_NONE, false, 0);
+	ereport(WARNING,
+			(errmsg("pgrepl promotes node \"%s\" by force in term " UINT64_FORMAT ", without an election",
+					pgrepl_state_node_name(), term),
+			 errdetail("An operator called pgrepl.promote(force => true). The node commits without a majority until one answers it.")));
+	queue_event("promoted", term,
+				"promoted by force, without an election, by pgrepl.promote(force => true)");
+	pgrepl_state_finish_request(request, true, "promoted by force");
+	promote();
+}
+
+/*
+ * Whether this standby is too far behind the primary's last known WAL
+ * position to be elected (pgrepl.maximum_lag_on_failover); if so, why.
+ */
+static bool
+too_far_behind(const PgreplPeerView *views, int nviews, char *why, Size len)
+{
+	const PgreplPeerView *self = &views[0];
+	XLogRecPtr	primary_lsn = InvalidXLogRecPtr;
+	uint64		lag;
+	int			i;
+
+	for (i = 0; i < nviews; i++)
+	{
+		if (views[i].has_reply && views[i].role == PGREPL_ROLE_PRIMARY)
+			primary_lsn = Max(primary_lsn, views[i].wal_lsn);
+	}
+	lag = (primary_lsn > self->wal_lsn) ? primary_lsn - self->wal_lsn : 0;
+	if (lag <= (uint64) pgrepl_maximum_lag_on_failover * 1024 * 1024)
+		return false;
+	snprintf(why, len, "not electable: " UINT64_FORMAT " bytes behind the primary's last known position",
+			 lag);
+	return true;
+}
+
+/* Stand for election in the term after ours, starting with the pre-vote. */
+static void
+stand(const PgreplPeerView *self, int nviews, TimestampTz now, const char *why)
+{
+	PgreplTermState ts;
+
+	pgrepl_term_state(&ts);
+	election.term = ts.term + 1;
+	election.nvoters = nviews;
+	ereport(LOG,
+			(errmsg("pgrepl node \"%s\" stands for election in term " UINT64_FORMAT ": %s",
+					self->name, election.term, why)));
+	start_round(ELECTION_PREVOTE, self, now);
+}
+
+/*
+ * An operator asked to promote this standby (pgrepl.promote()): by force at
+ * once, or by an election started now, which voters judge as any other.
+ */
+static void
+serve_request(const PgreplPeerView *views, int nviews, TimestampTz now,
+			  uint64 request, bool force)
+{
+	char		why[PGREPL_NOTE_LEN];
+
+	if (force)
+	{
+		promote_by_force(request);
+		return;
+	}
+	if (too_far_behind(views, nviews, why, sizeof(why)))
+	{
+		pgrepl_state_finish_request(request, false, why);
+		return;
+	}
+	election.request = request;
+	stand(&views[0], nviews, now, "an operator called pgrepl.promote()");
+}
+
+/* How many members this node reaches, itself included. */
+static int
+reachable_voters(const PgreplPeerView *views, int nviews)
+{
+	int			n = 0;
+	int			i;
+
+	for (i = 0; i < nviews; i++)
+	{
+		if (views[i].is_self || views[i].reachable)
+			n++;
+	}
+	return n;
 }
 
 /*
  * On a data standby: stand for election when the primary has been silent
- * for the failover timeout, and carry an election on.
+ * for the failover timeout, or when an operator asks, and carry an election
+ * on.  The note says why nothing happens when nothing does.
  */
 static void
 standby_step(const PgreplPeerView *views, int nviews, TimestampTz now)
@@ -417,28 +656,46 @@ standby_step(const PgreplPeerView *views, int nviews, TimestampTz now)
 	const PgreplPeerView *self = &views[0];
 	TimestampTz contact = pgrepl_last_primary_contact();
 	long		silence = TimestampDifferenceMilliseconds(contact, now);
-	XLogRecPtr	primary_lsn = InvalidXLogRecPtr;
 	PgreplTermState ts;
 	int			majority = nviews / 2 + 1;
-	uint64		lag;
+	int			reachable = reachable_voters(views, nviews);
+	char		why[PGREPL_NOTE_LEN];
+	uint64		request;
+	bool		force;
 	int			i;
-
-	if (silence < pgrepl_failover_timeout)
-	{
-		if (election.phase != ELECTION_IDLE)
-			end_election(now, "a primary was heard", pgrepl_heartbeat_timeout());
-		election.lag_reported = false;
-		return;
-	}
 
 	/* Won already, and promoting: nothing to stand for. */
 	pgrepl_term_state(&ts);
 	if (pgrepl_term_led(&ts))
+	{
+		set_note("promoting in term " UINT64_FORMAT, ts.term);
 		return;
+	}
+
+	if (election.phase == ELECTION_IDLE &&
+		pgrepl_state_take_request(&request, &force))
+	{
+		serve_request(views, nviews, now, request, force);
+		if (election.phase == ELECTION_IDLE)
+			return;
+	}
+
+	/* A primary is heard: all is well, unless an operator asked for more. */
+	if (silence < pgrepl_failover_timeout && election.request == 0)
+	{
+		if (election.phase != ELECTION_IDLE)
+			end_election(now, "a primary was heard", pgrepl_heartbeat_timeout());
+		election.lag_reported = false;
+		election.lost[0] = '\0';
+		clear_note();
+		return;
+	}
 
 	/* An election in progress: won, lost, or still counting. */
 	if (election.phase != ELECTION_IDLE)
 	{
+		set_note("standing for election in term " UINT64_FORMAT ": %d of %d votes so far, %d needed",
+				 election.term, election.ngranted, election.nvoters, majority);
 		if (election.ngranted >= majority)
 		{
 			if (election.phase == ELECTION_PREVOTE)
@@ -471,26 +728,50 @@ standby_step(const PgreplPeerView *views, int nviews, TimestampTz now)
 		return;
 	}
 
-	if (!pgrepl_failover || pgrepl_priority == 0 || now < election.next_try ||
-		!peers_self_listed())
-		return;
-
-	/* Too far behind the primary's last known position: not electable. */
-	for (i = 0; i < nviews; i++)
+	/* No primary: say why this node does not stand, or stand. */
+	if (!pgrepl_failover)
 	{
-		if (views[i].has_reply && views[i].role == PGREPL_ROLE_PRIMARY)
-			primary_lsn = Max(primary_lsn, views[i].wal_lsn);
+		set_note("no primary heard for %ld ms; pgrepl.failover is off", silence);
+		return;
 	}
-	lag = (primary_lsn > self->wal_lsn) ? primary_lsn - self->wal_lsn : 0;
-	if (lag > (uint64) pgrepl_maximum_lag_on_failover * 1024 * 1024)
+	if (failover_paused)
+	{
+		set_note("no primary heard for %ld ms; failover is paused", silence);
+		return;
+	}
+	if (pgrepl_priority == 0)
+	{
+		set_note("no primary heard for %ld ms; this node is never promoted (pgrepl.priority is 0)",
+				 silence);
+		return;
+	}
+	if (!peers_self_listed())
+	{
+		set_note("no primary heard for %ld ms; this node is not listed as a member",
+				 silence);
+		return;
+	}
+	if (reachable < majority)
+	{
+		set_note("no primary heard for %ld ms; no majority of voters reachable (%d of %d, %d needed)",
+				 silence, reachable, nviews, majority);
+		return;
+	}
+	if (too_far_behind(views, nviews, why, sizeof(why)))
 	{
 		if (!election.lag_reported)
 			ereport(LOG,
-					(errmsg("pgrepl node \"%s\" is not electable: it is " UINT64_FORMAT " bytes behind the primary's last known position",
-							self->name, lag),
+					(errmsg("pgrepl node \"%s\" is %s", self->name, why),
 					 errhint("pgrepl.maximum_lag_on_failover is %d MB.",
 							 pgrepl_maximum_lag_on_failover)));
 		election.lag_reported = true;
+		set_note("no primary heard for %ld ms; %s", silence, why);
+		return;
+	}
+	if (now < election.next_try)
+	{
+		set_note("no primary heard for %ld ms; lost the election for term " UINT64_FORMAT ": %s",
+				 silence, election.term, election.lost);
 		return;
 	}
 
@@ -503,15 +784,15 @@ standby_step(const PgreplPeerView *views, int nviews, TimestampTz now)
 			v->role == PGREPL_ROLE_STANDBY && v->priority > 0 &&
 			better_candidate(v, self) &&
 			silence < pgrepl_failover_timeout + pgrepl_heartbeat_timeout())
+		{
+			set_note("no primary heard for %ld ms; node \"%s\" is a better candidate",
+					 silence, v->name);
 			return;
+		}
 	}
 
-	election.term = ts.term + 1;
-	election.nvoters = nviews;
-	ereport(LOG,
-			(errmsg("pgrepl node \"%s\" stands for election in term " UINT64_FORMAT ": no healthy primary heard for %ld ms",
-					self->name, election.term, silence)));
-	start_round(ELECTION_PREVOTE, self, now);
+	snprintf(why, sizeof(why), "no healthy primary heard for %ld ms", silence);
+	stand(self, nviews, now, why);
 }
 
 /*
@@ -694,7 +975,8 @@ write_events(void *arg)
 
 	for (i = 0; i < npending_events; i++)
 		pgrepl_event_insert(pgrepl_state_node_name(), pending_events[i].event,
-							&pending_events[i].term, pending_events[i].detail);
+							&pending_events[i].term, pending_events[i].detail,
+							pending_events[i].at);
 }
 
 /*
@@ -739,6 +1021,11 @@ election_not_member(void)
 		sticky = sticky_fence(&ts);
 	pgrepl_fence_set(sticky, false, 0);
 	last_fence = sticky == PGREPL_FENCE_NONE ? PGREPL_FENCE_NO_QUORUM : sticky;
+	if (sticky != PGREPL_FENCE_NONE)
+		set_note("%s", pgrepl_fence_reason_text(sticky));
+	else
+		set_note("this node is not a member of the cluster, as it is configured");
+	publish_note();
 }
 
 /*
@@ -754,8 +1041,13 @@ election_step(const PgreplPeerView *views, int nviews, TimestampTz now,
 	char		previous[NAMEDATALEN];
 	bool		had_leader = has_leader;
 
+	read_paused();
 	if (nviews == 0 || pgrepl_node_kind != PGREPL_KIND_DATA)
+	{
+		clear_note();
+		publish_note();
 		return;
+	}
 
 	strlcpy(previous, leader_name, sizeof(previous));
 	find_leader(views, nviews);
@@ -772,11 +1064,14 @@ election_step(const PgreplPeerView *views, int nviews, TimestampTz now,
 
 		/* A standby has no lease, unless it won and is being promoted. */
 		pgrepl_term_state(&ts);
-		pgrepl_fence_set(PGREPL_FENCE_NONE, pgrepl_term_led(&ts), 0);
+		pgrepl_fence_set(PGREPL_FENCE_NONE,
+						 pgrepl_term_led(&ts) && ts.forced_term != ts.term, 0);
 		last_fence = PGREPL_FENCE_NO_QUORUM;
+		fenced_since = 0;
 		standby_step(views, nviews, now);
 		if (has_leader &&
 			(tick || !had_leader || strcmp(previous, leader_name) != 0))
 			follow_leader(self);
 	}
+	publish_note();
 }

@@ -206,7 +206,7 @@ pgrepl_members_upsert(const char *name, PgreplNodeKind kind,
 
 	snprintf(detail, sizeof(detail), "%s node, registered by %s",
 			 pgrepl_kind_name(kind), by);
-	pgrepl_event_insert(name, "node registered", NULL, detail);
+	pgrepl_event_insert(name, "node registered", NULL, detail, 0);
 	return true;
 }
 
@@ -231,16 +231,18 @@ pgrepl_ensure_slot(const char *name)
 }
 
 /*
- * Append an event to pgrepl.events, with a term if term is not NULL.  Runs
- * in the caller's transaction, with SPI connected, on the primary.
+ * Append an event to pgrepl.events, with a term if term is not NULL, that
+ * happened at "at", or now if that is 0: an event of a node that could not
+ * write it at once keeps its time.  Runs in the caller's transaction, with
+ * SPI connected, on the primary.
  */
 void
 pgrepl_event_insert(const char *node, const char *event, const uint64 *term,
-					const char *detail)
+					const char *detail, TimestampTz at)
 {
-	Oid			types[4] = {TEXTOID, TEXTOID, INT8OID, TEXTOID};
-	Datum		values[4];
-	char		nulls[4] = {' ', ' ', ' ', ' '};
+	Oid			types[5] = {TEXTOID, TEXTOID, INT8OID, TEXTOID, TIMESTAMPTZOID};
+	Datum		values[5];
+	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
 
 	values[0] = CStringGetTextDatum(node);
 	values[1] = CStringGetTextDatum(event);
@@ -248,10 +250,11 @@ pgrepl_event_insert(const char *node, const char *event, const uint64 *term,
 	nulls[2] = term ? ' ' : 'n';
 	values[3] = detail ? CStringGetTextDatum(detail) : (Datum) 0;
 	nulls[3] = detail ? ' ' : 'n';
+	values[4] = TimestampTzGetDatum(at != 0 ? at : GetCurrentTransactionStartTimestamp());
 
 	if (SPI_execute_with_args("INSERT INTO pgrepl.events "
-							  "  (node_name, event, term, detail) "
-							  "VALUES ($1, $2, $3, $4)",
-							  4, types, values, nulls, false, 0) != SPI_OK_INSERT)
+							  "  (node_name, event, term, detail, event_time) "
+							  "VALUES ($1, $2, $3, $4, $5)",
+							  5, types, values, nulls, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "could not write pgrepl.events");
 }

@@ -18,6 +18,7 @@ extern bool pgrepl_members_upsert(const char *name, PgreplNodeKind kind,
 								  const char *conninfo, const char *by);
 extern void pgrepl_ensure_slot(const char *name);
 extern void pgrepl_event_insert(const char *node, const char *event,
-								const uint64 *term, const char *detail);
+								const uint64 *term, const char *detail,
+								TimestampTz at);
 
 #endif							/* PGREPL_MEMBERS_H */

@@ -42,6 +42,7 @@ PG_FUNCTION_INFO_V1(pgrepl_request_vote);
 PG_FUNCTION_INFO_V1(pgrepl_register_node);
 PG_FUNCTION_INFO_V1(pgrepl_unregister_node);
 PG_FUNCTION_INFO_V1(pgrepl_copy_members);
+PG_FUNCTION_INFO_V1(pgrepl_share_pause);
 
 #define HEARTBEAT_COLS	8
 #define VOTE_COLS		3
@@ -332,7 +333,7 @@ pgrepl_unregister_node(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("node \"%s\" is not a member of the cluster", name)));
-	pgrepl_event_insert(name, "node unregistered", NULL, NULL);
+	pgrepl_event_insert(name, "node unregistered", NULL, NULL, 0);
 
 	/* Its slot would keep WAL here forever. */
 	if (SPI_execute_with_args("SELECT pg_catalog.pg_drop_replication_slot(slot_name) "
@@ -444,4 +445,42 @@ pgrepl_copy_members(PG_FUNCTION_ARGS)
 	SPI_finish();
 
 	PG_RETURN_VOID();
+}
+
+/*
+ * pgrepl.share_pause(sender, paused, version): a peer passes on the pause
+ * setting it knows; this node takes it if it is newer than its own, and
+ * answers with the setting it has now, so that the sender learns of a
+ * newer one too.  Members only: anyone else is answered and ignored.
+ */
+Datum
+pgrepl_share_pause(PG_FUNCTION_ARGS)
+{
+	char	   *sender = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	bool		paused = PG_GETARG_BOOL(1);
+	int64		version = PG_GETARG_INT64(2);
+	TupleDesc	tupdesc;
+	Datum		values[2];
+	bool		nulls[2] = {0};
+	PgreplTermState ts;
+
+	check_node_name(sender);
+	if (version <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid version " INT64_FORMAT " of the pause setting",
+						version)));
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+
+	if (pgrepl_state_is_member(sender) &&
+		pgrepl_take_pause(paused, (uint64) version))
+		ereport(LOG,
+				(errmsg("pgrepl failover %s cluster-wide, as node \"%s\" passed on",
+						paused ? "paused" : "resumed", sender)));
+
+	pgrepl_term_state(&ts);
+	values[0] = BoolGetDatum(ts.failover_paused);
+	values[1] = Int64GetDatum((int64) ts.pause_version);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }

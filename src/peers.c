@@ -68,7 +68,8 @@ typedef enum PeerQuery
 	QUERY_HEARTBEAT,
 	QUERY_REGISTER,
 	QUERY_VOTE,
-	QUERY_COPY_MEMBERS
+	QUERY_COPY_MEMBERS,
+	QUERY_SHARE_PAUSE
 } PeerQuery;
 
 /* How long a leader waits to copy the members' list again after a refusal. */
@@ -100,6 +101,13 @@ typedef struct Peer
 	uint64		copied_version;
 	uint64		copied_term;
 	TimestampTz next_copy;		/* after a refused copy, not before */
+
+	/*
+	 * The newest version of the pause setting the peer is known to have on
+	 * this connection, and when to pass ours on again after an error.
+	 */
+	uint64		pause_version;
+	TimestampTz next_pause;
 } Peer;
 
 static Peer peers[PGREPL_MAX_NODES];
@@ -138,6 +146,7 @@ disconnect(Peer *p)
 	p->flushing = false;
 	p->copied_version = 0;
 	p->copied_term = 0;
+	p->pause_version = 0;
 }
 
 /* Keep the first line of a libpq message, for pgrepl.nodes and the log. */
@@ -223,6 +232,19 @@ copy_due(const Peer *p, TimestampTz now)
 		 p->copied_term != self_view.term);
 }
 
+/*
+ * Whether this node knows a newer pause setting than the peer is known to
+ * have; if so, *ts holds it.
+ */
+static bool
+pause_due(const Peer *p, TimestampTz now, PgreplTermState *ts)
+{
+	if (!p->view.has_reply || now < p->next_pause)
+		return false;
+	pgrepl_term_state(ts);
+	return ts->pause_version > p->pause_version;
+}
+
 /* Append s to buf as an element of a text[] literal. */
 static void
 append_array_element(StringInfo buf, const char *s)
@@ -290,6 +312,7 @@ static void
 send_query(Peer *p, TimestampTz now)
 {
 	int			ok;
+	PgreplTermState ts;
 
 	if (p->vote_pending)
 	{
@@ -327,6 +350,20 @@ send_query(Peer *p, TimestampTz now)
 	{
 		ok = send_copy_members(p);
 		p->query = QUERY_COPY_MEMBERS;
+	}
+	else if (pause_due(p, now, &ts))
+	{
+		char		version[32];
+		const char *params[3] = {self_view.name,
+		ts.failover_paused ? "true" : "false", version};
+
+		snprintf(version, sizeof(version), UINT64_FORMAT, ts.pause_version);
+		ok = PQsendQueryParams(p->conn,
+							   "SELECT paused, version "
+							   "FROM pgrepl.share_pause($1, $2, $3)",
+							   3, NULL, params, NULL, NULL, 0);
+		p->query = QUERY_SHARE_PAUSE;
+		p->pause_version = ts.pause_version;
 	}
 	else
 	{
@@ -438,6 +475,24 @@ vote_answered(Peer *p, PGresult *res)
 						   PQgetisnull(res, 0, 2) ? NULL : PQgetvalue(res, 0, 2));
 }
 
+/*
+ * Take in a peer's answer to our pause setting: its own, which is ours if
+ * it took it, or a newer one, which we take.
+ */
+static void
+pause_answered(Peer *p, PGresult *res)
+{
+	bool		paused;
+	uint64		version;
+
+	if (PQntuples(res) != 1 || PQnfields(res) != 2)
+		return;
+	paused = (strcmp(PQgetvalue(res, 0, 0), "t") == 0);
+	version = strtou64(PQgetvalue(res, 0, 1), NULL, 10);
+	p->pause_version = Max(p->pause_version, version);
+	pgrepl_take_pause(paused, version);
+}
+
 /* Take in one result of the query in flight. */
 static void
 query_answered(Peer *p, PGresult *res, TimestampTz now)
@@ -457,6 +512,15 @@ query_answered(Peer *p, PGresult *res, TimestampTz now)
 			ereport(WARNING,
 					(errmsg("node \"%s\" could not register this node: %s",
 							p->view.name, msg ? msg : "unknown error")));
+			return;
+		}
+		if (p->query == QUERY_SHARE_PAUSE)
+		{
+			ereport(WARNING,
+					(errmsg("node \"%s\" did not take the pause setting: %s",
+							p->view.name, msg ? msg : "unknown error")));
+			p->pause_version = 0;
+			p->next_pause = TimestampTzPlusMilliseconds(now, COPY_RETRY_MS);
 			return;
 		}
 		if (p->query == QUERY_COPY_MEMBERS)
@@ -481,6 +545,8 @@ query_answered(Peer *p, PGresult *res, TimestampTz now)
 	}
 	else if (p->query == QUERY_VOTE)
 		vote_answered(p, res);
+	else if (p->query == QUERY_SHARE_PAUSE)
+		pause_answered(p, res);
 	else if (p->query == QUERY_COPY_MEMBERS)
 		ereport(DEBUG1,
 				(errmsg_internal("pgrepl copied the members' list to witness \"%s\"",

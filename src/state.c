@@ -37,6 +37,7 @@
 #include "replication/walsender.h"
 #include "storage/ipc.h"
 #include "storage/lwlock.h"
+#include "storage/latch.h"
 #include "storage/shmem.h"
 
 #include "fence.h"
@@ -59,6 +60,22 @@ typedef struct PgreplShared
 	/* Protected by lock. */
 	bool		worker_running;
 	pid_t		worker_pid;
+	Latch	   *worker_latch;	/* to wake the monitor for a request */
+
+	/* What the monitor last said of this node's state, "" if all is well. */
+	char		note[PGREPL_NOTE_LEN];
+
+	/*
+	 * An operator's request for the monitor (a promotion) and its outcome.
+	 * Requests are numbered; request is the one waiting to be taken, 0 if
+	 * none; done is the last one finished.
+	 */
+	uint64		last_request;
+	uint64		request;
+	bool		request_force;
+	uint64		done;
+	bool		done_ok;
+	char		done_message[PGREPL_NOTE_LEN];
 	bool		has_sample;
 	int			nviews;			/* this node's view of the members */
 	PgreplPeerView views[PGREPL_MAX_NODES + 1];
@@ -205,6 +222,7 @@ clear_worker(int code, Datum arg)
 	LWLockAcquire(s->lock, LW_EXCLUSIVE);
 	s->worker_running = false;
 	s->worker_pid = 0;
+	s->worker_latch = NULL;
 	LWLockRelease(s->lock);
 }
 
@@ -217,6 +235,7 @@ pgrepl_state_set_worker(pid_t pid)
 	LWLockAcquire(s->lock, LW_EXCLUSIVE);
 	s->worker_running = true;
 	s->worker_pid = pid;
+	s->worker_latch = MyLatch;
 	LWLockRelease(s->lock);
 
 	on_shmem_exit(clear_worker, (Datum) 0);
@@ -461,4 +480,123 @@ pgrepl_state_read_series(int i, PgreplLagSeries *hdr, PgreplLagPoint *points)
 	LWLockRelease(s->lock);
 
 	return hdr->in_use ? hdr->count : 0;
+}
+
+/*
+ * The monitor says why this node is in the state it is in (a fence, no
+ * majority, not electable), or "" if all is well.
+ */
+void
+pgrepl_state_set_note(const char *note)
+{
+	PgreplShared *s = state();
+
+	LWLockAcquire(s->lock, LW_EXCLUSIVE);
+	strlcpy(s->note, note, sizeof(s->note));
+	LWLockRelease(s->lock);
+}
+
+/* What pgrepl_state_set_note last said (room for PGREPL_NOTE_LEN). */
+void
+pgrepl_state_read_note(char *note)
+{
+	PgreplShared *s = state();
+
+	LWLockAcquire(s->lock, LW_SHARED);
+	strlcpy(note, s->note, PGREPL_NOTE_LEN);
+	LWLockRelease(s->lock);
+}
+
+/*
+ * Hand the monitor a request to promote this node, replacing any request
+ * it has not taken yet, and wake it.  Returns the request's number, for
+ * pgrepl_state_request_outcome(); 0 if no monitor runs.
+ */
+uint64
+pgrepl_state_post_request(bool force)
+{
+	PgreplShared *s = state();
+	uint64		id = 0;
+
+	LWLockAcquire(s->lock, LW_EXCLUSIVE);
+	if (s->worker_running)
+	{
+		id = ++s->last_request;
+		s->request = id;
+		s->request_force = force;
+		SetLatch(s->worker_latch);
+	}
+	LWLockRelease(s->lock);
+	return id;
+}
+
+/* Wake the monitor, for it to act on something new at once. */
+void
+pgrepl_state_wake_worker(void)
+{
+	PgreplShared *s = state();
+
+	LWLockAcquire(s->lock, LW_SHARED);
+	if (s->worker_running)
+		SetLatch(s->worker_latch);
+	LWLockRelease(s->lock);
+}
+
+/* For the monitor: take the request waiting, if any. */
+bool
+pgrepl_state_take_request(uint64 *id, bool *force)
+{
+	PgreplShared *s = state();
+	bool		found;
+
+	LWLockAcquire(s->lock, LW_EXCLUSIVE);
+	found = (s->request != 0);
+	if (found)
+	{
+		*id = s->request;
+		*force = s->request_force;
+		s->request = 0;
+	}
+	LWLockRelease(s->lock);
+	return found;
+}
+
+/* For the monitor: a request is done, well or not, and why. */
+void
+pgrepl_state_finish_request(uint64 id, bool ok, const char *message)
+{
+	PgreplShared *s = state();
+
+	LWLockAcquire(s->lock, LW_EXCLUSIVE);
+	s->done = id;
+	s->done_ok = ok;
+	strlcpy(s->done_message, message, sizeof(s->done_message));
+	LWLockRelease(s->lock);
+}
+
+/*
+ * Whether request id is done, and if so how: false while it waits or runs.
+ * A request that a later one replaced, or that a monitor that exited never
+ * finished, counts as done and failed.
+ */
+bool
+pgrepl_state_request_outcome(uint64 id, bool *ok, char *message)
+{
+	PgreplShared *s = state();
+	bool		done;
+
+	LWLockAcquire(s->lock, LW_SHARED);
+	done = (s->done >= id || s->last_request > id || !s->worker_running);
+	if (done)
+	{
+		*ok = (s->done == id && s->done_ok);
+		if (s->done == id)
+			strlcpy(message, s->done_message, PGREPL_NOTE_LEN);
+		else
+			strlcpy(message, s->worker_running ?
+					"another request replaced it" :
+					"the pgrepl monitor exited", PGREPL_NOTE_LEN);
+	}
+	LWLockRelease(s->lock);
+	return done;
 }

@@ -44,7 +44,19 @@ extern void pgrepl_state_set_worker(pid_t pid);
 extern void pgrepl_state_publish(const PgreplSample *sample);
 extern void pgrepl_state_publish_views(const PgreplPeerView *views, int n);
 
+/* Longest note the monitor leaves for pgrepl.status. */
+#define PGREPL_NOTE_LEN		256
+
+extern void pgrepl_state_set_note(const char *note);
+extern bool pgrepl_state_take_request(uint64 *id, bool *force);
+extern void pgrepl_state_finish_request(uint64 id, bool ok,
+										const char *message);
+
 /* For readers. */
+extern void pgrepl_state_read_note(char *note);
+extern uint64 pgrepl_state_post_request(bool force);
+extern void pgrepl_state_wake_worker(void);
+extern bool pgrepl_state_request_outcome(uint64 id, bool *ok, char *message);
 extern bool pgrepl_state_read_sample(PgreplSample *dst, pid_t *worker_pid);
 extern int	pgrepl_state_read_views(PgreplPeerView *views);
 extern bool pgrepl_state_is_member(const char *name);

@@ -39,7 +39,8 @@ PG_FUNCTION_INFO_V1(pgrepl_wal_receiver);
 PG_FUNCTION_INFO_V1(pgrepl_lag_history);
 PG_FUNCTION_INFO_V1(pgrepl_nodes);
 
-#define STATUS_COLS			19
+#define STATUS_COLS			23
+#define STATUS_COLS_1_0	19
 #define REPLICAS_COLS		21
 #define WAL_RECEIVER_COLS	20
 #define LAG_HISTORY_COLS	6
@@ -171,7 +172,10 @@ sync_state_name(PgreplSyncState state)
 
 /*
  * pgrepl.status(): one row describing this node.  Before the monitor's
- * first sample only the name and the worker pid are known.
+ * first sample only the name and the worker pid are known.  Version 1.0 of
+ * the SQL declares the first STATUS_COLS_1_0 columns only: the row is cut
+ * to what the installed version declares, so that this library works
+ * before ALTER EXTENSION pgrepl UPDATE too.
  */
 Datum
 pgrepl_status(PG_FUNCTION_ARGS)
@@ -190,12 +194,28 @@ pgrepl_status(PG_FUNCTION_ARGS)
 	PgreplFenceReason fence = pgrepl_fence_reason();
 	char		primary[NAMEDATALEN];
 	bool		has_primary;
+	PgreplPeerView *views;
+	int			nviews;
+	int			reachable = 0;
+	char		note[PGREPL_NOTE_LEN];
+	int			i;
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
+	if (tupdesc->natts != STATUS_COLS && tupdesc->natts != STATUS_COLS_1_0)
+		elog(ERROR, "unexpected number of columns of pgrepl.status(): %d",
+			 tupdesc->natts);
 
 	pgrepl_term_state(&ts);
 	has_primary = pgrepl_state_known_primary(ts.term, primary);
+	views = palloc(sizeof(PgreplPeerView) * (PGREPL_MAX_NODES + 1));
+	nviews = pgrepl_state_read_views(views);
+	for (i = 0; i < nviews; i++)
+	{
+		if (views[i].is_self || views[i].reachable)
+			reachable++;
+	}
+	pgrepl_state_read_note(note);
 	sample = read_sample(&has, &worker_pid);
 	node = &sample->node;
 	standby = has && node->in_recovery;
@@ -229,6 +249,10 @@ pgrepl_status(PG_FUNCTION_ARGS)
 	row_add(&row, true, BoolGetDatum(fence != PGREPL_FENCE_NONE));
 	row_add(&row, fence != PGREPL_FENCE_NONE,
 			text_datum(pgrepl_fence_reason_text(fence)));
+	row_add(&row, true, BoolGetDatum(ts.failover_paused));
+	row_add(&row, nviews > 0, Int32GetDatum(nviews));
+	row_add(&row, nviews > 0, Int32GetDatum(reachable));
+	row_add(&row, note[0] != '\0', text_datum(note));
 	Assert(row.next == STATUS_COLS);
 
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));

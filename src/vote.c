@@ -5,7 +5,10 @@
  *	  the rules a voter applies to a candidate.
  *
  * Every node keeps the highest term it has seen, whom it voted for in that
- * term, and the term it leads as primary (if any), in a small file in the
+ * term, and the term it leads as primary (if any, and whether it was
+ * promoted by force in it rather than elected), and whether failover is
+ * paused cluster-wide (a setting gossiped between peers, newest version
+ * wins), in a small file in the
  * data directory and in shared memory.  The file is written, and fsync'ed,
  * before any answer that depends on it leaves the node: a vote granted and
  * then forgotten by a crash could elect two primaries in one term
@@ -67,6 +70,10 @@ read_state(PgreplTermState *st)
 	char		header[64];
 	unsigned long long term;
 	unsigned long long leader_term;
+	unsigned long long forced_term = 0;
+	unsigned long long pause_version = 0;
+	int			paused = 0;
+	char		line[128];
 	char		voted_for[NAMEDATALEN];
 
 	memset(st, 0, sizeof(*st));
@@ -89,10 +96,23 @@ read_state(PgreplTermState *st)
 				 errmsg("file \"%s\" is corrupt", STATE_FILE),
 				 errdetail("It holds the term and vote of this node in its pgrepl cluster."),
 				 errhint("If this node must rejoin its cluster, remove the file and start the server as a standby.")));
+	/* Lines written only when they say something. */
+	while (fgets(line, sizeof(line), f) != NULL)
+	{
+		if (sscanf(line, "forced_term %llu", &forced_term) != 1 &&
+			sscanf(line, "pause %d %llu", &paused, &pause_version) != 2)
+			ereport(FATAL,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("file \"%s\" is corrupt", STATE_FILE),
+					 errdetail("It holds the term and vote of this node in its pgrepl cluster.")));
+	}
 	FreeFile(f);
 
 	st->term = term;
 	st->leader_term = leader_term;
+	st->forced_term = forced_term;
+	st->failover_paused = (paused != 0);
+	st->pause_version = pause_version;
 	st->has_vote = (strcmp(voted_for, "-") != 0);
 	if (st->has_vote)
 		strlcpy(st->voted_for, voted_for, sizeof(st->voted_for));
@@ -113,6 +133,13 @@ write_state(const PgreplTermState *st)
 	len = snprintf(buf, sizeof(buf),
 				   STATE_HEADER "\nterm " UINT64_FORMAT "\nvoted_for %s\nleader_term " UINT64_FORMAT "\n",
 				   st->term, st->has_vote ? st->voted_for : "-", st->leader_term);
+	if (st->forced_term != 0)
+		len += snprintf(buf + len, sizeof(buf) - len,
+						"forced_term " UINT64_FORMAT "\n", st->forced_term);
+	if (st->pause_version != 0)
+		len += snprintf(buf + len, sizeof(buf) - len,
+						"pause %d " UINT64_FORMAT "\n",
+						st->failover_paused ? 1 : 0, st->pause_version);
 
 	fd = OpenTransientFile(STATE_TMP_FILE, O_WRONLY | O_CREAT | O_TRUNC | PG_BINARY);
 	if (fd < 0)
@@ -274,12 +301,112 @@ pgrepl_set_leader_term(uint64 term)
 	PgreplTermState next;
 
 	LWLockAcquire(s->lock, LW_EXCLUSIVE);
-	if (s->state.leader_term != term)
+	if (s->state.leader_term != term || s->state.forced_term != 0)
 	{
 		next = s->state;
 		next.leader_term = term;
+		next.forced_term = 0;
 		if (term > next.term)
 			next.term = term;
+		persist(s, &next);
+	}
+	LWLockRelease(s->lock);
+}
+
+/*
+ * An operator forces this node to lead term, without an election: enter
+ * the term, voting for itself, and lead it.  False if the term was reached
+ * already.  Until a majority answers it again (pgrepl_end_forced_lead), a
+ * node that leads by force needs no lease to commit: forcing is for when
+ * the majority is gone for good.
+ */
+bool
+pgrepl_lead_by_force(uint64 term)
+{
+	VoteShared *s = shared();
+	PgreplTermState next;
+	bool		ok;
+
+	LWLockAcquire(s->lock, LW_EXCLUSIVE);
+	ok = term > s->state.term;
+	if (ok)
+	{
+		next = s->state;
+		next.term = term;
+		next.has_vote = true;
+		strlcpy(next.voted_for, pgrepl_state_node_name(), sizeof(next.voted_for));
+		next.leader_term = term;
+		next.forced_term = term;
+		persist(s, &next);
+	}
+	LWLockRelease(s->lock);
+	return ok;
+}
+
+/*
+ * An operator pauses or resumes failover here: a new version of the
+ * setting, later than any this node has seen, and than the clock (so that
+ * a setting made later on another node usually wins too).  Returns it, for
+ * the monitor to pass on.
+ */
+uint64
+pgrepl_set_pause(bool paused)
+{
+	VoteShared *s = shared();
+	PgreplTermState next;
+	uint64		now = (uint64) GetCurrentTimestamp();
+
+	LWLockAcquire(s->lock, LW_EXCLUSIVE);
+	next = s->state;
+	next.failover_paused = paused;
+	next.pause_version = Max(next.pause_version + 1, now);
+	persist(s, &next);
+	LWLockRelease(s->lock);
+	return next.pause_version;
+}
+
+/*
+ * A peer passed on its pause setting: take it if it is newer than ours.
+ * Returns true if it was taken.
+ */
+bool
+pgrepl_take_pause(bool paused, uint64 version)
+{
+	VoteShared *s = shared();
+	PgreplTermState next;
+	bool		newer;
+
+	LWLockAcquire(s->lock, LW_SHARED);
+	newer = version > s->state.pause_version;
+	LWLockRelease(s->lock);
+	if (!newer)
+		return false;
+
+	LWLockAcquire(s->lock, LW_EXCLUSIVE);
+	newer = version > s->state.pause_version;
+	if (newer)
+	{
+		next = s->state;
+		next.failover_paused = paused;
+		next.pause_version = version;
+		persist(s, &next);
+	}
+	LWLockRelease(s->lock);
+	return newer;
+}
+
+/* A majority answers the node that leads by force: it needs a lease again. */
+void
+pgrepl_end_forced_lead(void)
+{
+	VoteShared *s = shared();
+	PgreplTermState next;
+
+	LWLockAcquire(s->lock, LW_EXCLUSIVE);
+	if (s->state.forced_term != 0)
+	{
+		next = s->state;
+		next.forced_term = 0;
 		persist(s, &next);
 	}
 	LWLockRelease(s->lock);

@@ -20,6 +20,9 @@ typedef struct PgreplTermState
 	bool		has_vote;		/* voted in that term */
 	char		voted_for[NAMEDATALEN];
 	uint64		leader_term;	/* term this node leads as primary, or 0 */
+	uint64		forced_term;	/* ... promoted by force in it, or 0 */
+	bool		failover_paused;	/* pgrepl.pause() in force */
+	uint64		pause_version;	/* of that setting; 0 if never set */
 } PgreplTermState;
 
 /* A candidate asking for a vote. */
@@ -40,6 +43,10 @@ extern bool pgrepl_term_led(const PgreplTermState *state);
 extern bool pgrepl_observe_term(uint64 term);
 extern bool pgrepl_vote_for_self(uint64 term);
 extern void pgrepl_set_leader_term(uint64 term);
+extern bool pgrepl_lead_by_force(uint64 term);
+extern void pgrepl_end_forced_lead(void);
+extern uint64 pgrepl_set_pause(bool paused);
+extern bool pgrepl_take_pause(bool paused, uint64 version);
 extern bool pgrepl_decide_vote(const PgreplVoteRequest *req, uint64 *my_term,
 							   char *reason, Size reason_len);
 
