@@ -15,11 +15,18 @@ use warnings;
 use FindBin;
 use lib $FindBin::RealBin;
 
+use IPC::Run qw(run);
 use JSON::PP;
 use PgreplHttp;
 use PgreplTest;
 use PostgreSQL::Test::Utils;
 use Test::More;
+
+# Whether promtool (Debian package prometheus) can be run.
+sub promtool_found
+{
+	return scalar grep { -x "$_/promtool" } split(/:/, $ENV{PATH});
+}
 
 my (%port, %conf);
 foreach my $name (qw(node1 node2 node3 witness))
@@ -125,6 +132,52 @@ is_deeply([ @$status{qw(kind role primary)} ],
 	[ 'witness', 'witness', 'node1' ], 'witness: /status');
 $metrics = poll_http($pw, '/metrics', 200, 'witness: /metrics');
 like($metrics, qr/^pgrepl_role\{role="witness"\} 1$/m, 'witness: /metrics role');
+
+#
+# The metrics pass promtool's lint, live on each kind of node, and the
+# shipped Prometheus configuration, alert rules (with their unit tests)
+# and Grafana dashboard are valid and use only metrics the endpoint
+# exports.
+#
+my $monitoring = "$FindBin::RealBin/../monitoring";
+my %exported;
+foreach my $name (qw(node1 node2 witness))
+{
+	my $scrape = poll_http($port{$name}, '/metrics', 200, "$name: scrape");
+	$exported{$1} = 1 while $scrape =~ /^# TYPE (\w+) /mg;
+	SKIP:
+	{
+		skip 'promtool is not installed (Debian package prometheus)', 1
+		  unless promtool_found();
+		my ($out, $err);
+		my $ok = run([ 'promtool', 'check', 'metrics' ], '<', \$scrape, '>', \$out, '2>', \$err);
+		ok($ok, "$name: promtool check metrics on a live scrape") or diag("$out$err");
+	}
+}
+SKIP:
+{
+	skip 'promtool is not installed (Debian package prometheus)', 3
+	  unless promtool_found();
+	foreach my $cmd (
+		[ 'check', 'rules', "$monitoring/pgrepl-alerts.yml" ],
+		[ 'test', 'rules', "$monitoring/pgrepl-alerts-test.yml" ],
+		[ 'check', 'config', "$monitoring/prometheus.yml" ])
+	{
+		my ($out, $err);
+		my $ok = run([ 'promtool', @$cmd ], '>', \$out, '2>', \$err);
+		ok($ok, "promtool @$cmd[0..1] on the shipped $cmd->[2]") or diag("$out$err");
+	}
+}
+foreach my $file ('pgrepl-alerts.yml', 'grafana-dashboard.json')
+{
+	my $text = slurp_file("$monitoring/$file");
+	my %used = map { $_ => 1 } ($text =~ /\b(pgrepl_[a-z_]+)\b/g);
+	my @unknown = grep { !$exported{$_} } sort keys %used;
+	ok(%used && !@unknown, "$file uses only exported metrics")
+	  or diag("not exported: @unknown");
+}
+ok(decode_json(slurp_file("$monitoring/grafana-dashboard.json"))->{panels},
+	'the Grafana dashboard is JSON with panels');
 
 #
 # /replica?max_lag= flips while replay is paused and the primary writes.

@@ -20,7 +20,11 @@
 	PGREPL_PG_CONFIG=$PGREPL_PG_BIN/pg_config
 
 	# The Debian packages a build and a test run need.
-	PGREPL_DEPS=(postgresql-15 postgresql-server-dev-15 libipc-run-perl make gcc)
+	# prometheus brings promtool, which checks the metrics and alert rules;
+	# haproxy runs the shipped configuration; clang and libclang-rt-14-dev
+	# (libFuzzer) fuzz the HTTP request parser.
+	PGREPL_DEPS=(postgresql-15 postgresql-server-dev-15 libipc-run-perl make gcc
+		prometheus haproxy clang libclang-rt-14-dev)
 
 	# Arguments for every make run: the PostgreSQL we build against, and
 	# warnings as errors, as CI wants them.
