@@ -23,6 +23,7 @@ OBJS = \
 	src/monitor.o \
 	src/views.o \
 	src/admin.o \
+	src/syncrep.o \
 	src/stats.o \
 	src/http_request.o \
 	src/metrics.o \

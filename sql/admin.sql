@@ -26,3 +26,14 @@ SELECT failover_paused FROM pgrepl.status;
 SELECT pgrepl.share_pause('regress', true, 0);
 SELECT pgrepl.share_pause('Bad Name', true, 1);
 SELECT pgrepl.copy_members('regress', 1, '{regress}', '{data}', '{host=x}');
+
+-- Quorum mode's opt-out, on the primary, for members only.
+SELECT pgrepl.set_synchronous('nobody', false);
+SELECT pgrepl.register_node('sync_test', 'host=localhost port=1');
+SELECT pgrepl.set_synchronous('sync_test', false);
+SELECT pgrepl.set_synchronous('sync_test', false);
+SELECT synchronous FROM pgrepl.members WHERE node_name = 'sync_test';
+SELECT event, detail LIKE 'by %' AS by_someone FROM pgrepl.events
+WHERE node_name = 'sync_test' AND event LIKE '%synchronous%';
+SELECT pgrepl.unregister_node('sync_test');
+SELECT synchronous_mode, sync_quorum, sync_standbys FROM pgrepl.status;

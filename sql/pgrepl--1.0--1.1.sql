@@ -78,7 +78,10 @@ CREATE FUNCTION @extschema@.status(
 	OUT failover_paused boolean,
 	OUT voters integer,
 	OUT reachable_voters integer,
-	OUT note text)
+	OUT note text,
+	OUT synchronous_mode text,
+	OUT sync_quorum integer,
+	OUT sync_standbys text[])
 RETURNS record
 AS 'MODULE_PATHNAME', 'pgrepl_status'
 LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
@@ -90,7 +93,7 @@ CREATE VIEW @extschema@.status AS
 	SELECT * FROM @extschema@.status();
 
 COMMENT ON VIEW @extschema@.status IS
-'one row: this node''s role, timeline, WAL positions, replay lag, term, the primary it knows, whether it is fenced, whether failover is paused, the voters it reaches, and why it is as it is';
+'one row: this node''s role, timeline, WAL positions, replay lag, term, the primary it knows, whether it is fenced, whether failover is paused, the voters it reaches, why it is as it is, and on a primary in quorum mode how many of which standbys must acknowledge a commit';
 
 REVOKE ALL ON FUNCTION @extschema@.status() FROM PUBLIC;
 REVOKE ALL ON @extschema@.status FROM PUBLIC;
@@ -125,3 +128,88 @@ COMMENT ON FUNCTION @extschema@.resume() IS
 REVOKE ALL ON FUNCTION @extschema@.promote(boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.pause() FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.resume() FROM PUBLIC;
+
+/*
+ * Quorum commit (pgrepl.synchronous_mode = quorum): the primary lists every
+ * data standby in synchronous_standby_names, except those an operator took
+ * out with set_synchronous(), e.g. a standby across a slow link.
+ */
+ALTER TABLE @extschema@.members
+	ADD COLUMN synchronous boolean NOT NULL DEFAULT true;
+
+COMMENT ON COLUMN @extschema@.members.synchronous IS
+'whether the node may be a synchronous standby in quorum mode';
+
+CREATE FUNCTION @extschema@.set_synchronous(node_name text, synchronous boolean)
+RETURNS void
+LANGUAGE plpgsql STRICT VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF pg_is_in_recovery() THEN
+		RAISE EXCEPTION 'cannot change node "%" on a standby', set_synchronous.node_name
+			USING ERRCODE = 'read_only_sql_transaction',
+				  HINT = 'Call this function on the primary.';
+	END IF;
+	IF NOT EXISTS (SELECT FROM @extschema@.members m
+				   WHERE m.node_name = set_synchronous.node_name) THEN
+		RAISE EXCEPTION 'node "%" is not a member of the cluster', set_synchronous.node_name
+			USING ERRCODE = 'undefined_object';
+	END IF;
+	UPDATE @extschema@.members m
+	SET synchronous = set_synchronous.synchronous
+	WHERE m.node_name = set_synchronous.node_name
+	  AND m.synchronous <> set_synchronous.synchronous;
+	IF FOUND THEN
+		INSERT INTO @extschema@.events (node_name, event, detail)
+		VALUES (set_synchronous.node_name,
+				CASE WHEN set_synchronous.synchronous
+					 THEN 'may be synchronous' ELSE 'not synchronous' END,
+				'by ' || session_user);
+	END IF;
+END
+$$;
+
+COMMENT ON FUNCTION @extschema@.set_synchronous(text, boolean) IS
+'let a node be a synchronous standby in quorum mode, or keep it out; on the primary';
+
+REVOKE ALL ON FUNCTION @extschema@.set_synchronous(text, boolean) FROM PUBLIC;
+
+/* nodes gains whether each member may be a synchronous standby. */
+DROP VIEW @extschema@.nodes;
+DROP FUNCTION @extschema@.nodes();
+
+CREATE FUNCTION @extschema@.nodes(
+	OUT node_name text,
+	OUT kind text,
+	OUT is_self boolean,
+	OUT reachable boolean,
+	OUT last_heartbeat timestamptz,
+	OUT heartbeat_age interval,
+	OUT role text,
+	OUT priority integer,
+	OUT promotable boolean,
+	OUT term bigint,
+	OUT timeline integer,
+	OUT wal_lsn pg_lsn,
+	OUT lag_bytes bigint,
+	OUT failures integer,
+	OUT last_error text,
+	OUT synchronous boolean)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'pgrepl_nodes'
+LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
+
+COMMENT ON FUNCTION @extschema@.nodes() IS
+'every member as this node''s monitor knows it from heartbeats';
+
+CREATE VIEW @extschema@.nodes AS
+	SELECT * FROM @extschema@.nodes();
+
+COMMENT ON VIEW @extschema@.nodes IS
+'one row per member, this node first: reachability, role, timeline, WAL position and lag as heartbeats report them, and whether it may be a synchronous standby';
+
+REVOKE ALL ON FUNCTION @extschema@.nodes() FROM PUBLIC;
+REVOKE ALL ON @extschema@.nodes FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.nodes() TO pg_monitor;
+GRANT SELECT ON @extschema@.nodes TO pg_monitor;

@@ -42,6 +42,7 @@ typedef struct PgreplMember
 	char		name[NAMEDATALEN];
 	PgreplNodeKind kind;
 	char		conninfo[PGREPL_CONNINFO_LEN];
+	bool		synchronous;	/* may be a synchronous standby */
 } PgreplMember;
 
 /* What this node knows of one member (itself included), for pgrepl.nodes. */
@@ -49,6 +50,7 @@ typedef struct PgreplPeerView
 {
 	char		name[NAMEDATALEN];
 	PgreplNodeKind kind;
+	bool		synchronous;	/* may be a synchronous standby (members) */
 	bool		is_self;
 	bool		reachable;		/* answered the last heartbeat in time */
 	int			failures;		/* heartbeats failed since the last answer */

@@ -16,6 +16,7 @@
 #include "access/xlog.h"
 #include "funcapi.h"
 #include "nodes/parsenodes.h"
+#include "replication/walsender_private.h"
 #include "storage/latch.h"
 #include "utils/memutils.h"
 #include "utils/backend_status.h"
@@ -117,6 +118,22 @@ pgrepl_init_materialized_srf(FunctionCallInfo fcinfo)
 	rsinfo->setDesc = CreateTupleDescCopy(tupdesc);
 	rsinfo->setResult = tuplestore_begin_heap(true, false, work_mem);
 	MemoryContextSwitchTo(old);
+#endif
+}
+
+/*
+ * Whether the checkpointer has a synchronous_standby_names in effect, which
+ * is what makes committing backends wait for standbys.  Minor releases of
+ * 13 to 17 (2025) turned the flag into a bit field; the bit's macro says
+ * which layout this server has.
+ */
+static inline bool
+pgrepl_sync_standbys_defined(void)
+{
+#ifdef SYNC_STANDBY_DEFINED
+	return (WalSndCtl->sync_standbys_status & SYNC_STANDBY_DEFINED) != 0;
+#else
+	return WalSndCtl->sync_standbys_defined;
 #endif
 }
 

@@ -72,6 +72,7 @@
 #include "settings.h"
 #include "state.h"
 #include "stats.h"
+#include "syncrep.h"
 #include "vote.h"
 
 typedef enum ElectionPhase
@@ -145,6 +146,16 @@ queue_event(const char *event, uint64 term, const char *detail)
 	e->term = term;
 	strlcpy(e->detail, detail, sizeof(e->detail));
 	e->at = GetCurrentTimestamp();
+}
+
+/* For other parts of the monitor: an event to record, in the current term. */
+void
+election_record_event(const char *event, const char *detail)
+{
+	PgreplTermState ts;
+
+	pgrepl_term_state(&ts);
+	queue_event(event, ts.term, detail);
 }
 
 /* Say why this node is as it is, for pgrepl.status; "" for nothing. */
@@ -291,6 +302,7 @@ primary_step(const PgreplPeerView *views, int nviews, TimestampTz now)
 {
 	PgreplTermState ts;
 	PgreplFenceReason sticky;
+	const char *sync_why;
 	bool		lease_applies = (nviews >= 2);
 	TimestampTz expires = 0;
 	PgreplFenceReason verdict;
@@ -326,6 +338,8 @@ primary_step(const PgreplPeerView *views, int nviews, TimestampTz now)
 	}
 
 	sticky = sticky_fence(&ts);
+	if (sticky == PGREPL_FENCE_NONE && !syncrep_step(views, nviews, &sync_why))
+		sticky = PGREPL_FENCE_SYNC_PENDING;
 	if (lease_applies)
 		expires = lease_expiry(views, nviews, ts.term, now);
 	pgrepl_fence_set(sticky, lease_applies, expires);
@@ -368,7 +382,8 @@ primary_step(const PgreplPeerView *views, int nviews, TimestampTz now)
 	 * that the fence must last a heartbeat timeout first.
 	 */
 	if (verdict != PGREPL_FENCE_NONE && !writers_terminated &&
-		(verdict != PGREPL_FENCE_NO_QUORUM ||
+		((verdict != PGREPL_FENCE_NO_QUORUM &&
+		  verdict != PGREPL_FENCE_SYNC_PENDING) ||
 		 TimestampDifferenceExceeds(fenced_since, now, pgrepl_heartbeat_timeout())))
 	{
 		int			n = pgrepl_fence_terminate_writers();
@@ -797,11 +812,13 @@ standby_step(const PgreplPeerView *views, int nviews, TimestampTz now)
 
 /*
  * Replace host, hostaddr and port of the connection string "current" with
- * those of "target", keeping everything else.  Returns NULL if either does
- * not parse, or if nothing would change.
+ * those of "target", and set application_name to appname, keeping
+ * everything else.  The primary knows its standbys by application_name, in
+ * synchronous_standby_names too.  Returns NULL if either does not parse,
+ * or if nothing would change.
  */
 static char *
-retarget_conninfo(const char *current, const char *target)
+retarget_conninfo(const char *current, const char *target, const char *appname)
 {
 	static const char *const where[] = {"host", "hostaddr", "port"};
 	PQconninfoOption *cur = PQconninfoParse(current, NULL);
@@ -842,6 +859,12 @@ retarget_conninfo(const char *current, const char *target)
 				value = t->val;
 			}
 		}
+		if (strcmp(o->keyword, "application_name") == 0)
+		{
+			if (value == NULL || strcmp(value, appname) != 0)
+				changed = true;
+			value = appname;
+		}
 		if (value == NULL || value[0] == '\0')
 			continue;
 		appendStringInfo(&buf, "%s%s='", buf.len > 0 ? " " : "", o->keyword);
@@ -870,8 +893,9 @@ typedef struct FollowArgs
 	const char *slot;
 } FollowArgs;
 
-static void
-alter_system(const char *name, const char *value)
+/* ALTER SYSTEM SET name = value, in a transaction of the caller's. */
+void
+pgrepl_alter_system(const char *name, const char *value)
 {
 	AlterSystemStmt *stmt = makeNode(AlterSystemStmt);
 	VariableSetStmt *set = makeNode(VariableSetStmt);
@@ -888,8 +912,8 @@ write_follow_settings(void *arg)
 {
 	FollowArgs *args = arg;
 
-	alter_system("primary_conninfo", args->conninfo);
-	alter_system("primary_slot_name", args->slot);
+	pgrepl_alter_system("primary_conninfo", args->conninfo);
+	pgrepl_alter_system("primary_slot_name", args->slot);
 }
 
 /*
@@ -908,7 +932,7 @@ follow_leader(const PgreplPeerView *self)
 	target = peers_conninfo(leader_name);
 	if (target == NULL)
 		return;
-	conninfo = retarget_conninfo(PrimaryConnInfo, target);
+	conninfo = retarget_conninfo(PrimaryConnInfo, target, self->name);
 	if (conninfo == NULL)
 		return;
 

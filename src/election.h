@@ -18,5 +18,7 @@ extern void election_vote_answered(const char *peer, uint64 term,
 								   bool dry_run, bool granted,
 								   const char *reason);
 extern bool election_leader_name(char *name, Size len);
+extern void election_record_event(const char *event, const char *detail);
+extern void pgrepl_alter_system(const char *name, const char *value);
 
 #endif							/* PGREPL_ELECTION_H */

@@ -128,6 +128,8 @@ pgrepl_fence_reason_text(PgreplFenceReason reason)
 			return "Another node was elected primary in a later term; this node must rejoin as a standby.";
 		case PGREPL_FENCE_NOT_ELECTED:
 			return "This node was promoted without an election; only pgrepl promotes nodes of its cluster.";
+		case PGREPL_FENCE_SYNC_PENDING:
+			return "Synchronous replication to a quorum of standbys is not in effect yet.";
 	}
 	return "unknown";
 }

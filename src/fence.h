@@ -16,7 +16,8 @@ typedef enum PgreplFenceReason
 	PGREPL_FENCE_NONE,
 	PGREPL_FENCE_NO_QUORUM,		/* lease lapsed: no majority heard from */
 	PGREPL_FENCE_DEPOSED,		/* a later term exists: another was elected */
-	PGREPL_FENCE_NOT_ELECTED	/* promoted outside pgrepl, without a vote */
+	PGREPL_FENCE_NOT_ELECTED,	/* promoted outside pgrepl, without a vote */
+	PGREPL_FENCE_SYNC_PENDING	/* quorum commit not in effect yet */
 } PgreplFenceReason;
 
 extern Size pgrepl_fence_shmem_size(void);

@@ -61,6 +61,16 @@ pgrepl_role_from_name(const char *name, PgreplRole *role)
 	return false;
 }
 
+/* Whether pgrepl.members has the synchronous column (since 1.1). */
+static bool
+has_synchronous_column(void)
+{
+	Oid			nsp = get_namespace_oid("pgrepl", false);
+	Oid			relid = get_relname_relid("members", nsp);
+
+	return get_attnum(relid, "synchronous") != InvalidAttrNumber;
+}
+
 /* Whether the extension's tables exist in this database. */
 static bool
 tables_exist(void)
@@ -136,8 +146,13 @@ load_members(void *arg)
 	if (!args->installed)
 		return;
 
-	if (SPI_execute("SELECT node_name, kind, conninfo FROM pgrepl.members "
-					"ORDER BY node_name", true, 0) != SPI_OK_SELECT)
+	/* Version 1.0 of the table has no synchronous column. */
+	if (SPI_execute(has_synchronous_column() ?
+					"SELECT node_name, kind, conninfo, synchronous "
+					"FROM pgrepl.members ORDER BY node_name" :
+					"SELECT node_name, kind, conninfo, true "
+					"FROM pgrepl.members ORDER BY node_name",
+					true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read pgrepl.members");
 
 	for (i = 0; i < SPI_processed && args->count < args->max; i++)
@@ -148,11 +163,14 @@ load_members(void *arg)
 		char	   *name = SPI_getvalue(tuple, desc, 1);
 		char	   *kind = SPI_getvalue(tuple, desc, 2);
 		char	   *conninfo = SPI_getvalue(tuple, desc, 3);
+		bool		isnull;
+		Datum		synchronous = SPI_getbinval(tuple, desc, 4, &isnull);
 
 		strlcpy(m->name, name, sizeof(m->name));
 		if (!pgrepl_kind_from_name(kind, &m->kind))
 			m->kind = PGREPL_KIND_DATA;
 		strlcpy(m->conninfo, conninfo, sizeof(m->conninfo));
+		m->synchronous = isnull || DatumGetBool(synchronous);
 		args->count++;
 	}
 }

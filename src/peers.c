@@ -116,6 +116,7 @@ static int	npeers = 0;
 /* This node, as the members' list and the heartbeats describe it. */
 static PgreplPeerView self_view;
 static bool self_listed = false;
+static bool self_synchronous = true;	/* as the members' list says */
 
 /*
  * The members' list as last read, for witnesses, and a number that changes
@@ -776,6 +777,7 @@ same_members(const PgreplMember *members, int nmembers)
 	{
 		if (strcmp(members[i].name, member_list[i].name) != 0 ||
 			members[i].kind != member_list[i].kind ||
+			members[i].synchronous != member_list[i].synchronous ||
 			strcmp(members[i].conninfo, member_list[i].conninfo) != 0)
 			return false;
 	}
@@ -821,6 +823,7 @@ peers_set_members(const PgreplMember *members, int nmembers,
 		{
 			self_listed = (strcmp(m->conninfo, pgrepl_node_conninfo) == 0 &&
 						   m->kind == self->kind);
+			self_synchronous = m->synchronous;
 			continue;
 		}
 
@@ -838,6 +841,7 @@ peers_set_members(const PgreplMember *members, int nmembers,
 			p->state = PEER_DISCONNECTED;
 		}
 		p->view.kind = m->kind;
+		p->view.synchronous = m->synchronous;
 		nkept++;
 	}
 
@@ -887,6 +891,7 @@ peers_views(const PgreplPeerView *self, PgreplPeerView *views)
 	int			i;
 
 	views[0] = *self;
+	views[0].synchronous = self_synchronous;
 	for (i = 0; i < npeers; i++)
 		views[i + 1] = peers[i].view;
 	return npeers + 1;

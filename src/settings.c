@@ -35,6 +35,7 @@ int			pgrepl_heartbeat_interval = 200;
 bool		pgrepl_failover = true;
 int			pgrepl_failover_timeout = 1500;
 int			pgrepl_maximum_lag_on_failover = 16;
+int			pgrepl_synchronous_mode = PGREPL_SYNC_MODE_OFF;
 int			pgrepl_http_port = 0;
 char	   *pgrepl_http_listen_addresses = NULL;
 
@@ -43,6 +44,19 @@ static const struct config_enum_entry kind_options[] = {
 	{"witness", PGREPL_KIND_WITNESS, false},
 	{NULL, 0, false}
 };
+
+static const struct config_enum_entry synchronous_mode_options[] = {
+	{"off", PGREPL_SYNC_MODE_OFF, false},
+	{"quorum", PGREPL_SYNC_MODE_QUORUM, false},
+	{NULL, 0, false}
+};
+
+/* The name of a synchronous mode, as the setting spells it. */
+const char *
+pgrepl_synchronous_mode_name(PgreplSyncMode mode)
+{
+	return mode == PGREPL_SYNC_MODE_QUORUM ? "quorum" : "off";
+}
 
 /* The name of a node kind, as the membership table spells it. */
 const char *
@@ -288,6 +302,16 @@ pgrepl_define_settings(void)
 							PGC_SIGHUP,
 							GUC_UNIT_MB,
 							NULL, NULL, NULL);
+
+	DefineCustomEnumVariable("pgrepl.synchronous_mode",
+							 "How the primary replicates commits: asynchronously, or to a quorum of standbys.",
+							 "With quorum, the primary manages synchronous_standby_names so that no acknowledged commit is lost by a failover. Set it alike on every node.",
+							 &pgrepl_synchronous_mode,
+							 PGREPL_SYNC_MODE_OFF,
+							 synchronous_mode_options,
+							 PGC_SIGHUP,
+							 0,
+							 NULL, NULL, NULL);
 
 	DefineCustomStringVariable("pgrepl.database",
 							   "Database the pgrepl background worker connects to.",

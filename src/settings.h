@@ -26,9 +26,18 @@ extern int	pgrepl_heartbeat_interval;
 extern bool pgrepl_failover;
 extern int	pgrepl_failover_timeout;
 extern int	pgrepl_maximum_lag_on_failover;
+extern int	pgrepl_synchronous_mode;
 extern int	pgrepl_http_port;
 extern char *pgrepl_http_listen_addresses;
 
+/* How the primary replicates commits (pgrepl.synchronous_mode). */
+typedef enum PgreplSyncMode
+{
+	PGREPL_SYNC_MODE_OFF,
+	PGREPL_SYNC_MODE_QUORUM
+} PgreplSyncMode;
+
+extern const char *pgrepl_synchronous_mode_name(PgreplSyncMode mode);
 extern const char *pgrepl_kind_name(PgreplNodeKind kind);
 extern bool pgrepl_kind_from_name(const char *name, PgreplNodeKind *kind);
 extern bool pgrepl_node_name_is_valid(const char *name);

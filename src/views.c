@@ -31,6 +31,7 @@
 #include "fence.h"
 #include "settings.h"
 #include "state.h"
+#include "syncrep.h"
 #include "vote.h"
 
 PG_FUNCTION_INFO_V1(pgrepl_status);
@@ -39,12 +40,13 @@ PG_FUNCTION_INFO_V1(pgrepl_wal_receiver);
 PG_FUNCTION_INFO_V1(pgrepl_lag_history);
 PG_FUNCTION_INFO_V1(pgrepl_nodes);
 
-#define STATUS_COLS			23
+#define STATUS_COLS			26
 #define STATUS_COLS_1_0	19
 #define REPLICAS_COLS		21
 #define WAL_RECEIVER_COLS	20
 #define LAG_HISTORY_COLS	6
-#define NODES_COLS			15
+#define NODES_COLS			16
+#define NODES_COLS_1_0		15
 
 /* Builds one row, column by column, NULL unless set. */
 typedef struct RowBuilder
@@ -253,6 +255,28 @@ pgrepl_status(PG_FUNCTION_ARGS)
 	row_add(&row, nviews > 0, Int32GetDatum(nviews));
 	row_add(&row, nviews > 0, Int32GetDatum(reachable));
 	row_add(&row, note[0] != '\0', text_datum(note));
+	row_add(&row, true,
+			text_datum(pgrepl_synchronous_mode_name(pgrepl_synchronous_mode)));
+	if (has && !standby && pgrepl_node_kind == PGREPL_KIND_DATA &&
+		pgrepl_synchronous_mode == PGREPL_SYNC_MODE_QUORUM && nviews > 0)
+	{
+		const char **names = palloc(sizeof(char *) * nviews);
+		Datum	   *elems = palloc(sizeof(Datum) * nviews);
+		int			k;
+		int			nsync = syncrep_standbys(views, nviews, names, &k);
+
+		for (i = 0; i < nsync; i++)
+			elems[i] = text_datum(names[i]);
+		row_add(&row, true, Int32GetDatum(k));
+		row_add(&row, true,
+				PointerGetDatum(construct_array(elems, nsync, TEXTOID, -1,
+												false, TYPALIGN_INT)));
+	}
+	else
+	{
+		row_add(&row, false, (Datum) 0);
+		row_add(&row, false, (Datum) 0);
+	}
 	Assert(row.next == STATUS_COLS);
 
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
@@ -449,6 +473,10 @@ pgrepl_nodes(PG_FUNCTION_ARGS)
 	int			i;
 
 	pgrepl_init_materialized_srf(fcinfo);
+	if (rsinfo->setDesc->natts != NODES_COLS &&
+		rsinfo->setDesc->natts != NODES_COLS_1_0)
+		elog(ERROR, "unexpected number of columns of pgrepl.nodes(): %d",
+			 rsinfo->setDesc->natts);
 
 	views = palloc(sizeof(PgreplPeerView) * (PGREPL_MAX_NODES + 1));
 	n = pgrepl_state_read_views(views);
@@ -489,6 +517,8 @@ pgrepl_nodes(PG_FUNCTION_ARGS)
 							  (int64) (primary_lsn - v->wal_lsn) : 0));
 		row_add(&row, true, Int32GetDatum(v->failures));
 		row_add(&row, v->has_error, text_datum(v->last_error));
+		row_add(&row, true, BoolGetDatum(v->kind == PGREPL_KIND_DATA &&
+										 v->synchronous));
 		Assert(row.next == NODES_COLS);
 
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);

@@ -67,14 +67,18 @@ log_statement = 'none'
 # A primary and $nstandbys streaming standbys from it, named node1 (the
 # primary), node2, ...  Options: extra => { node2 => "settings", ... } for
 # settings of single nodes; proxies => 1 to have peers reach each other
-# through the test's proxies (see start_proxies).  The extension is created
-# on the primary; returns the nodes, primary first, once every node lists
-# every member as reachable.
+# through the test's proxies (see start_proxies); prefix => "name" to name
+# the nodes name1, name2, ... instead of node1, node2, ..., for a test that
+# builds more than one cluster (a node's name also names its data
+# directory and log file).  The extension is created on the primary;
+# returns the nodes, primary first, once every node lists every member as
+# reachable.
 sub new_cluster
 {
 	my ($nstandbys, %opt) = @_;
+	my $prefix = $opt{prefix} // 'node';
 	my @nodes =
-	  map { PostgreSQL::Test::Cluster->new("node$_") } 1 .. $nstandbys + 1;
+	  map { PostgreSQL::Test::Cluster->new("$prefix$_") } 1 .. $nstandbys + 1;
 	my ($primary, @standbys) = @nodes;
 	my %extra = %{ $opt{extra} // {} };
 
@@ -88,7 +92,7 @@ sub new_cluster
 
 	$primary->init(allows_streaming => 1);
 	$primary->append_conf('postgresql.conf',
-		pgrepl_conf($primary, $extra{node1}));
+		pgrepl_conf($primary, $extra{ $primary->name }));
 	$primary->start;
 	$primary->safe_psql('postgres', 'CREATE EXTENSION pgrepl');
 	$primary->backup('base');
