@@ -24,6 +24,7 @@ OBJS = \
 	src/views.o \
 	src/admin.o \
 	src/syncrep.o \
+	src/rpo.o \
 	src/stats.o \
 	src/http_request.o \
 	src/metrics.o \

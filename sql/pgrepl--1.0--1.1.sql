@@ -81,7 +81,8 @@ CREATE FUNCTION @extschema@.status(
 	OUT note text,
 	OUT synchronous_mode text,
 	OUT sync_quorum integer,
-	OUT sync_standbys text[])
+	OUT sync_standbys text[],
+	OUT data_at_risk interval)
 RETURNS record
 AS 'MODULE_PATHNAME', 'pgrepl_status'
 LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
@@ -93,7 +94,7 @@ CREATE VIEW @extschema@.status AS
 	SELECT * FROM @extschema@.status();
 
 COMMENT ON VIEW @extschema@.status IS
-'one row: this node''s role, timeline, WAL positions, replay lag, term, the primary it knows, whether it is fenced, whether failover is paused, the voters it reaches, why it is as it is, and on a primary in quorum mode how many of which standbys must acknowledge a commit';
+'one row: this node''s role, timeline, WAL positions, replay lag, term, the primary it knows, whether it is fenced, whether failover is paused, the voters it reaches, why it is as it is, on a primary in quorum mode how many of which standbys must acknowledge a commit, and how much committed data a failover could lose now';
 
 REVOKE ALL ON FUNCTION @extschema@.status() FROM PUBLIC;
 REVOKE ALL ON @extschema@.status FROM PUBLIC;

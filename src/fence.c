@@ -47,6 +47,7 @@
 
 #include "compat.h"
 #include "fence.h"
+#include "rpo.h"
 #include "settings.h"
 
 typedef struct FenceShared
@@ -174,6 +175,7 @@ fence_xact_callback(XactEvent event, void *arg)
 						 errmsg("cannot commit a transaction that wrote: this node is fenced"),
 						 errdetail_internal("%s", pgrepl_fence_reason_text(reason)),
 						 errhint("Connect to the current primary: see pgrepl.nodes.")));
+			pgrepl_rpo_wait_to_commit();
 			break;
 
 		case XACT_EVENT_COMMIT:

@@ -39,6 +39,7 @@
 #include "members.h"
 #include "monitor.h"
 #include "peers.h"
+#include "rpo.h"
 #include "sample.h"
 #include "settings.h"
 #include "state.h"
@@ -221,6 +222,13 @@ monitor_tick(PgreplSample *sample, PgreplPeerView *self,
 	pgrepl_state_publish(sample);
 	self_view(sample, self);
 	refresh_members(sample, self);
+	{
+		PgreplPeerView *views = palloc(sizeof(PgreplPeerView) *
+									   (PGREPL_MAX_NODES + 1));
+		int			n = peers_views(self, views);
+
+		rpo_step(sample, views, n);
+	}
 
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(tick_context);

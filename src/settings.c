@@ -36,6 +36,7 @@ bool		pgrepl_failover = true;
 int			pgrepl_failover_timeout = 1500;
 int			pgrepl_maximum_lag_on_failover = 16;
 int			pgrepl_synchronous_mode = PGREPL_SYNC_MODE_OFF;
+int			pgrepl_async_rpo_limit = 0;
 int			pgrepl_http_port = 0;
 char	   *pgrepl_http_listen_addresses = NULL;
 
@@ -312,6 +313,17 @@ pgrepl_define_settings(void)
 							 PGC_SIGHUP,
 							 0,
 							 NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pgrepl.async_rpo_limit",
+							"Most committed data, in time, a failover may lose; 0 means no limit.",
+							"While no electable standby has flushed WAL younger than this, commits on the primary wait, and fail after waiting as long again.",
+							&pgrepl_async_rpo_limit,
+							0,
+							0,
+							3600 * 1000,
+							PGC_SIGHUP,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
 
 	DefineCustomStringVariable("pgrepl.database",
 							   "Database the pgrepl background worker connects to.",

@@ -27,6 +27,7 @@ extern bool pgrepl_failover;
 extern int	pgrepl_failover_timeout;
 extern int	pgrepl_maximum_lag_on_failover;
 extern int	pgrepl_synchronous_mode;
+extern int	pgrepl_async_rpo_limit;
 extern int	pgrepl_http_port;
 extern char *pgrepl_http_listen_addresses;
 

@@ -41,6 +41,7 @@
 #include "storage/shmem.h"
 
 #include "fence.h"
+#include "rpo.h"
 #include "settings.h"
 #include "state.h"
 #include "stats.h"
@@ -115,6 +116,7 @@ state_request(void)
 	RequestAddinShmemSpace(state_size());
 	RequestAddinShmemSpace(pgrepl_vote_shmem_size());
 	RequestAddinShmemSpace(pgrepl_fence_shmem_size());
+	RequestAddinShmemSpace(pgrepl_rpo_shmem_size());
 	RequestAddinShmemSpace(pgrepl_stats_shmem_size());
 	RequestNamedLWLockTranche("pgrepl", 1);
 	RequestNamedLWLockTranche("pgrepl vote", 1);
@@ -166,6 +168,7 @@ pgrepl_shmem_startup(void)
 	}
 	pgrepl_vote_shmem_init();
 	pgrepl_fence_shmem_init();
+	pgrepl_rpo_shmem_init();
 	pgrepl_stats_shmem_init();
 	LWLockRelease(AddinShmemInitLock);
 }

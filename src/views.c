@@ -30,6 +30,7 @@
 #include "compat.h"
 #include "fence.h"
 #include "settings.h"
+#include "rpo.h"
 #include "state.h"
 #include "syncrep.h"
 #include "vote.h"
@@ -40,7 +41,7 @@ PG_FUNCTION_INFO_V1(pgrepl_wal_receiver);
 PG_FUNCTION_INFO_V1(pgrepl_lag_history);
 PG_FUNCTION_INFO_V1(pgrepl_nodes);
 
-#define STATUS_COLS			26
+#define STATUS_COLS			27
 #define STATUS_COLS_1_0	19
 #define REPLICAS_COLS		21
 #define WAL_RECEIVER_COLS	20
@@ -276,6 +277,14 @@ pgrepl_status(PG_FUNCTION_ARGS)
 	{
 		row_add(&row, false, (Datum) 0);
 		row_add(&row, false, (Datum) 0);
+	}
+	{
+		TimeOffset	exposure;
+		bool		known = has && !standby &&
+			pgrepl_node_kind == PGREPL_KIND_DATA &&
+			pgrepl_rpo_exposure(&exposure);
+
+		row_add(&row, known, known ? interval_datum(exposure) : (Datum) 0);
 	}
 	Assert(row.next == STATUS_COLS);
 
