@@ -14,7 +14,9 @@
  * transactions that wrote (have an xid):
  *
  *	- before commit: a fenced node raises an error, so the transaction
- *	  aborts and nothing is committed;
+ *	  aborts and nothing is committed (after waiting up to a heartbeat
+ *	  timeout for a fence that may be transient to lift: a lease about to
+ *	  be renewed, quorum commit about to be in effect);
  *	- after commit, before the client is told: if the node became fenced
  *	  meanwhile, or the postmaster died, the backend stops sending to its
  *	  client and exits, so that the client never receives an
@@ -38,7 +40,9 @@
 #include "access/xact.h"
 #include "access/xlog.h"
 #include "miscadmin.h"
+#include "pgstat.h"
 #include "port/atomics.h"
+#include "storage/latch.h"
 #include "storage/pmsignal.h"
 #include "storage/shmem.h"
 #include "tcop/tcopprot.h"
@@ -58,6 +62,9 @@ typedef struct FenceShared
 } FenceShared;
 
 static FenceShared *fence_shared = NULL;
+
+/* How often a commit waiting out a transient fence looks again. */
+#define FENCE_POLL_MS	2
 
 /* The xid of the write transaction being committed by this backend. */
 static TransactionId committing_xid = InvalidTransactionId;
@@ -156,6 +163,36 @@ withhold_acknowledgement(TransactionId xid, const char *why)
 	InterruptPending = true;
 }
 
+/*
+ * A lease that lapsed may come back a heartbeat later (a member joining, a
+ * new primary's first round of heartbeats, a slow answer), and quorum
+ * commit may be a reload away from being in effect: a commit that finds
+ * the node fenced for such a reason waits for it to clear, up to a
+ * heartbeat timeout, rather than failing at once.  Waiting commits
+ * nothing: the caller checks again.  Returns the reason that holds now.
+ */
+static PgreplFenceReason
+wait_out_transient_fence(PgreplFenceReason reason)
+{
+	TimestampTz deadline;
+
+	if (reason != PGREPL_FENCE_NO_QUORUM && reason != PGREPL_FENCE_SYNC_PENDING)
+		return reason;
+	deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+										   pgrepl_heartbeat_timeout());
+	while ((reason == PGREPL_FENCE_NO_QUORUM ||
+			reason == PGREPL_FENCE_SYNC_PENDING) &&
+		   GetCurrentTimestamp() < deadline)
+	{
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 FENCE_POLL_MS, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+		reason = pgrepl_fence_reason();
+	}
+	return reason;
+}
+
 static void
 fence_xact_callback(XactEvent event, void *arg)
 {
@@ -169,6 +206,8 @@ fence_xact_callback(XactEvent event, void *arg)
 			if (!TransactionIdIsValid(committing_xid))
 				break;
 			reason = pgrepl_fence_reason();
+			if (reason != PGREPL_FENCE_NONE)
+				reason = wait_out_transient_fence(reason);
 			if (reason != PGREPL_FENCE_NONE)
 				ereport(ERROR,
 						(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
