@@ -571,6 +571,7 @@ promote_by_force(uint64 request)
 		return;
 	}
 	pgrepl_fence_set(PGREPL_FENCE_NONE, false, 0);
+	pgrepl_stats_bump(PGREPL_STAT_FAILOVERS);
 	ereport(WARNING,
 			(errmsg("pgrepl promotes node \"%s\" by force in term " UINT64_FORMAT ", without an election",
 					pgrepl_state_node_name(), term),

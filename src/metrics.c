@@ -102,9 +102,12 @@ typedef struct NodeView
 	int			nviews;
 } NodeView;
 
-/* Read what every endpoint needs to know of this node. */
+/*
+ * Read what the checks need: the live state of this node, its term and its
+ * fence.  Cheap, since load balancers ask often.
+ */
 static void
-read_node(NodeView *nv)
+read_node_live(NodeView *nv)
 {
 	memset(nv, 0, sizeof(*nv));
 	nv->kind = (PgreplNodeKind) pgrepl_node_kind;
@@ -129,7 +132,16 @@ read_node(NodeView *nv)
 			nv->live->receiver.state == WALRCV_STREAMING;
 		nv->replay_paused = GetRecoveryPauseState() != RECOVERY_NOT_PAUSED;
 	}
+}
 
+/*
+ * Read everything /status and /metrics show: the live state, and what the
+ * monitor published (its last sample, the members' views).
+ */
+static void
+read_node(NodeView *nv)
+{
+	read_node_live(nv);
 	nv->sample = palloc0(pgrepl_sample_size());
 	nv->has_sample = pgrepl_state_read_sample(nv->sample, &nv->monitor_pid);
 	nv->views = palloc(sizeof(PgreplPeerView) * (PGREPL_MAX_NODES + 1));
@@ -254,7 +266,7 @@ pgrepl_check_primary(StringInfo why)
 {
 	NodeView	nv;
 
-	read_node(&nv);
+	read_node_live(&nv);
 	return is_writable_primary(&nv, why);
 }
 
@@ -264,7 +276,7 @@ pgrepl_check_replica(const HttpLagLimit *limits, int nlimits, StringInfo why)
 {
 	NodeView	nv;
 
-	read_node(&nv);
+	read_node_live(&nv);
 	return is_fresh_standby(&nv, limits, nlimits, why);
 }
 
@@ -860,7 +872,7 @@ metrics_counters(StringInfo out)
 	prom_sample(out, "pgrepl_elections_total", NULL, NULL, NULL, NULL,
 				(double) pgrepl_stats_read(PGREPL_STAT_ELECTIONS));
 	prom_family(out, "pgrepl_failovers_total", "counter",
-				"Elections this node won and was promoted by, since the server started.");
+				"Times this node was promoted by pgrepl: elections it won, and promotions by force, since the server started.");
 	prom_sample(out, "pgrepl_failovers_total", NULL, NULL, NULL, NULL,
 				(double) pgrepl_stats_read(PGREPL_STAT_FAILOVERS));
 	prom_family(out, "pgrepl_switchovers_total", "counter",
