@@ -48,6 +48,27 @@ COMMENT ON FUNCTION @extschema@.share_pause(text, boolean, bigint) IS
 REVOKE ALL ON FUNCTION @extschema@.share_pause(text, boolean, bigint) FROM PUBLIC;
 
 /*
+ * quorum_available: the primary marks lost standbys unelectable on a
+ * majority of voters before it stops waiting for them, through this
+ * function, which keeps the set on disk before answering.
+ */
+CREATE FUNCTION @extschema@.share_marks(
+	sender text,
+	term bigint,
+	seq bigint,
+	node_names text[],
+	OUT term bigint,
+	OUT seq bigint)
+RETURNS record
+AS 'MODULE_PATHNAME', 'pgrepl_share_marks'
+LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION @extschema@.share_marks(text, bigint, bigint, text[]) IS
+'take the primary''s set of unelectable standbys if it is newer than this node''s, on disk, and return the version this node holds';
+
+REVOKE ALL ON FUNCTION @extschema@.share_marks(text, bigint, bigint, text[]) FROM PUBLIC;
+
+/*
  * status gains what an operator asks first when something is wrong: is
  * failover paused, how many voters does this node reach, and why is it in
  * the state it is in.
@@ -82,7 +103,8 @@ CREATE FUNCTION @extschema@.status(
 	OUT synchronous_mode text,
 	OUT sync_quorum integer,
 	OUT sync_standbys text[],
-	OUT data_at_risk interval)
+	OUT data_at_risk interval,
+	OUT unelectable text[])
 RETURNS record
 AS 'MODULE_PATHNAME', 'pgrepl_status'
 LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
@@ -94,7 +116,7 @@ CREATE VIEW @extschema@.status AS
 	SELECT * FROM @extschema@.status();
 
 COMMENT ON VIEW @extschema@.status IS
-'one row: this node''s role, timeline, WAL positions, replay lag, term, the primary it knows, whether it is fenced, whether failover is paused, the voters it reaches, why it is as it is, on a primary in quorum mode how many of which standbys must acknowledge a commit, and how much committed data a failover could lose now';
+'one row: this node''s role, timeline, WAL positions, replay lag, term, the primary it knows, whether it is fenced, whether failover is paused, the voters it reaches, why it is as it is, on a primary in quorum mode how many of which standbys must acknowledge a commit, how much committed data a failover could lose now, and which standbys are not electable';
 
 REVOKE ALL ON FUNCTION @extschema@.status() FROM PUBLIC;
 REVOKE ALL ON @extschema@.status FROM PUBLIC;

@@ -767,6 +767,12 @@ standby_step(const PgreplPeerView *views, int nviews, TimestampTz now)
 				 silence);
 		return;
 	}
+	if (pgrepl_is_marked(&ts, self->name))
+	{
+		set_note("no primary heard for %ld ms; not electable: the primary of term " UINT64_FORMAT " marked this node, which may lack acknowledged commits",
+				 silence, ts.marks_term);
+		return;
+	}
 	if (reachable < majority)
 	{
 		set_note("no primary heard for %ld ms; no majority of voters reachable (%d of %d, %d needed)",

@@ -44,6 +44,8 @@
 #include "port/atomics.h"
 #include "storage/latch.h"
 #include "storage/pmsignal.h"
+#include "storage/proc.h"
+#include "storage/procarray.h"
 #include "storage/shmem.h"
 #include "tcop/tcopprot.h"
 #include "utils/backend_status.h"
@@ -167,19 +169,32 @@ withhold_acknowledgement(TransactionId xid, const char *why)
  * A lease that lapsed may come back a heartbeat later (a member joining, a
  * new primary's first round of heartbeats, a slow answer), and quorum
  * commit may be a reload away from being in effect: a commit that finds
- * the node fenced for such a reason waits for it to clear, up to a
- * heartbeat timeout, rather than failing at once.  Waiting commits
- * nothing: the caller checks again.  Returns the reason that holds now.
+ * the node fenced for such a reason waits for it to clear rather than
+ * failing at once.  It waits at most half a heartbeat timeout from when the
+ * fence began (for a lease that lapsed, its expiry; else from now), so that a
+ * fence that lasts fails the commit with an error before the monitor
+ * terminates the sessions still writing.  Waiting commits nothing: the
+ * caller checks again.  Returns the reason that holds now.
  */
 static PgreplFenceReason
 wait_out_transient_fence(PgreplFenceReason reason)
 {
+	TimestampTz since = GetCurrentTimestamp();
 	TimestampTz deadline;
 
 	if (reason != PGREPL_FENCE_NO_QUORUM && reason != PGREPL_FENCE_SYNC_PENDING)
 		return reason;
-	deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
-										   pgrepl_heartbeat_timeout());
+	if (reason == PGREPL_FENCE_NO_QUORUM)
+	{
+		TimestampTz expired = (TimestampTz)
+			pg_atomic_read_u64(&fence_shared->lease_expires);
+
+		/* A primary that never had a lease (just elected) waits from now. */
+		if (expired != 0)
+			since = Min(since, expired);
+	}
+	deadline = TimestampTzPlusMilliseconds(since,
+										   pgrepl_heartbeat_timeout() / 2);
 	while ((reason == PGREPL_FENCE_NO_QUORUM ||
 			reason == PGREPL_FENCE_SYNC_PENDING) &&
 		   GetCurrentTimestamp() < deadline)
@@ -258,10 +273,21 @@ pgrepl_fence_terminate_writers(void)
 	{
 		LocalPgBackendStatus *local = pgrepl_local_beentry(i);
 
+		PGPROC	   *proc;
+
 		if (local == NULL ||
 			local->backendStatus.st_backendType != B_BACKEND ||
 			!TransactionIdIsValid(local->backend_xid) ||
 			local->backendStatus.st_procpid == MyProcPid)
+			continue;
+
+		/*
+		 * A session waiting at commit in pgrepl (for a fence to lift, or for
+		 * a standby within the RPO limit) ends its wait by itself, with an
+		 * error rather than a lost connection.
+		 */
+		proc = BackendPidGetProc(local->backendStatus.st_procpid);
+		if (proc != NULL && proc->wait_event_info == PG_WAIT_EXTENSION)
 			continue;
 		if (kill(local->backendStatus.st_procpid, SIGTERM) == 0)
 			terminated++;

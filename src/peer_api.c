@@ -43,6 +43,7 @@ PG_FUNCTION_INFO_V1(pgrepl_register_node);
 PG_FUNCTION_INFO_V1(pgrepl_unregister_node);
 PG_FUNCTION_INFO_V1(pgrepl_copy_members);
 PG_FUNCTION_INFO_V1(pgrepl_share_pause);
+PG_FUNCTION_INFO_V1(pgrepl_share_marks);
 
 #define HEARTBEAT_COLS	8
 #define VOTE_COLS		3
@@ -482,5 +483,70 @@ pgrepl_share_pause(PG_FUNCTION_ARGS)
 	pgrepl_term_state(&ts);
 	values[0] = BoolGetDatum(ts.failover_paused);
 	values[1] = Int64GetDatum((int64) ts.pause_version);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}
+
+/*
+ * pgrepl.share_marks(sender, term, seq, node_names): the primary of term
+ * passes on the standbys it marked unelectable (quorum_available mode, see
+ * syncrep.c); this node takes the set if its version is newer than the one
+ * it holds, on disk before answering, and answers with the version it
+ * holds now, which is how the primary counts the voters that hold it.
+ * Members only: anyone else is answered and ignored.
+ */
+Datum
+pgrepl_share_marks(PG_FUNCTION_ARGS)
+{
+	char	   *sender = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	int64		term = PG_GETARG_INT64(1);
+	int64		seq = PG_GETARG_INT64(2);
+	ArrayType  *array = PG_GETARG_ARRAYTYPE_P(3);
+	TupleDesc	tupdesc;
+	Datum		values[2];
+	bool		nulls[2] = {0};
+	Datum	   *elems;
+	bool	   *elem_nulls;
+	int			n;
+	const char *names[PGREPL_MAX_NODES];
+	PgreplTermState ts;
+	int			i;
+
+	check_node_name(sender);
+	if (term <= 0 || seq <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid version " INT64_FORMAT "." INT64_FORMAT " of the unelectable set",
+						term, seq)));
+	if (ARR_NDIM(array) > 1 || array_contains_nulls(array))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the unelectable set must be a one-dimensional array without nulls")));
+	deconstruct_array(array, TEXTOID, -1, false, TYPALIGN_INT,
+					  &elems, &elem_nulls, &n);
+	if (n > PGREPL_MAX_NODES)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("a pgrepl cluster has at most %d nodes",
+						PGREPL_MAX_NODES)));
+	for (i = 0; i < n; i++)
+	{
+		names[i] = TextDatumGetCString(elems[i]);
+		check_node_name(names[i]);
+	}
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+
+	if (pgrepl_state_is_member(sender))
+	{
+		pgrepl_observe_term((uint64) term);
+		if (pgrepl_take_marks((uint64) term, (uint64) seq, names, n))
+			ereport(LOG,
+					(errmsg("pgrepl took the unelectable set of node \"%s\", term " INT64_FORMAT ": %d node(s)",
+							sender, term, n)));
+	}
+
+	pgrepl_term_state(&ts);
+	values[0] = Int64GetDatum((int64) ts.marks_term);
+	values[1] = Int64GetDatum((int64) ts.marks_seq);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }

@@ -69,7 +69,8 @@ typedef enum PeerQuery
 	QUERY_REGISTER,
 	QUERY_VOTE,
 	QUERY_COPY_MEMBERS,
-	QUERY_SHARE_PAUSE
+	QUERY_SHARE_PAUSE,
+	QUERY_SHARE_MARKS
 } PeerQuery;
 
 /* How long a leader waits to copy the members' list again after a refusal. */
@@ -108,6 +109,15 @@ typedef struct Peer
 	 */
 	uint64		pause_version;
 	TimestampTz next_pause;
+
+	/*
+	 * The newest version of the leader's unelectable set the peer is known
+	 * to hold on disk (it answered so), on this connection.
+	 */
+	uint64		marks_term;
+	uint64		marks_seq;
+	TimestampTz next_marks;
+
 } Peer;
 
 static Peer peers[PGREPL_MAX_NODES];
@@ -148,6 +158,8 @@ disconnect(Peer *p)
 	p->copied_version = 0;
 	p->copied_term = 0;
 	p->pause_version = 0;
+	p->marks_term = 0;
+	p->marks_seq = 0;
 }
 
 /* Keep the first line of a libpq message, for pgrepl.nodes and the log. */
@@ -244,6 +256,28 @@ pause_due(const Peer *p, TimestampTz now, PgreplTermState *ts)
 		return false;
 	pgrepl_term_state(ts);
 	return ts->pause_version > p->pause_version;
+}
+
+/* Whether peer p is known to hold version (term, seq) of the set or newer. */
+static bool
+holds_marks(const Peer *p, uint64 term, uint64 seq)
+{
+	return p->marks_term > term ||
+		(p->marks_term == term && p->marks_seq >= seq);
+}
+
+/*
+ * Whether this node, as the leader, owes the peer its unelectable set; if
+ * so, *ts holds it.
+ */
+static bool
+marks_due(const Peer *p, TimestampTz now, PgreplTermState *ts)
+{
+	if (!self_view.leader || !p->view.has_reply || now < p->next_marks)
+		return false;
+	pgrepl_term_state(ts);
+	return ts->marks_seq != 0 && ts->marks_term == ts->term &&
+		!holds_marks(p, ts->marks_term, ts->marks_seq);
 }
 
 /* Append s to buf as an element of a text[] literal. */
@@ -352,6 +386,31 @@ send_query(Peer *p, TimestampTz now)
 		ok = send_copy_members(p);
 		p->query = QUERY_COPY_MEMBERS;
 	}
+	else if (marks_due(p, now, &ts))
+	{
+		StringInfoData names;
+		char		term[32];
+		char		seq[32];
+		const char *params[4] = {self_view.name, term, seq, NULL};
+		int			i;
+
+		initStringInfo(&names);
+		for (i = 0; i < ts.nmarks; i++)
+			append_array_element(&names, ts.marks[i]);
+		appendStringInfoString(&names, ts.nmarks > 0 ? "}" : "{}");
+		snprintf(term, sizeof(term), UINT64_FORMAT, ts.marks_term);
+		snprintf(seq, sizeof(seq), UINT64_FORMAT, ts.marks_seq);
+		params[3] = names.data;
+		ok = PQsendQueryParams(p->conn,
+							   "SELECT term, seq "
+							   "FROM pgrepl.share_marks($1, $2, $3, $4)",
+							   4, NULL, params, NULL, NULL, 0);
+		pfree(names.data);
+		p->query = QUERY_SHARE_MARKS;
+		/* A heartbeat goes first next time: it is what renews the lease. */
+		p->next_marks = TimestampTzPlusMilliseconds(now,
+													pgrepl_heartbeat_interval);
+	}
 	else if (pause_due(p, now, &ts))
 	{
 		char		version[32];
@@ -365,6 +424,8 @@ send_query(Peer *p, TimestampTz now)
 							   3, NULL, params, NULL, NULL, 0);
 		p->query = QUERY_SHARE_PAUSE;
 		p->pause_version = ts.pause_version;
+		p->next_pause = TimestampTzPlusMilliseconds(now,
+													pgrepl_heartbeat_interval);
 	}
 	else
 	{
@@ -515,6 +576,14 @@ query_answered(Peer *p, PGresult *res, TimestampTz now)
 							p->view.name, msg ? msg : "unknown error")));
 			return;
 		}
+		if (p->query == QUERY_SHARE_MARKS)
+		{
+			ereport(WARNING,
+					(errmsg("node \"%s\" did not take the unelectable set: %s",
+							p->view.name, msg ? msg : "unknown error")));
+			p->next_marks = TimestampTzPlusMilliseconds(now, COPY_RETRY_MS);
+			return;
+		}
 		if (p->query == QUERY_SHARE_PAUSE)
 		{
 			ereport(WARNING,
@@ -548,6 +617,15 @@ query_answered(Peer *p, PGresult *res, TimestampTz now)
 		vote_answered(p, res);
 	else if (p->query == QUERY_SHARE_PAUSE)
 		pause_answered(p, res);
+	else if (p->query == QUERY_SHARE_MARKS)
+	{
+		/* The version it holds now, on disk: ours, or a later one. */
+		if (PQntuples(res) == 1 && PQnfields(res) == 2)
+		{
+			p->marks_term = strtou64(PQgetvalue(res, 0, 0), NULL, 10);
+			p->marks_seq = strtou64(PQgetvalue(res, 0, 1), NULL, 10);
+		}
+	}
 	else if (p->query == QUERY_COPY_MEMBERS)
 		ereport(DEBUG1,
 				(errmsg_internal("pgrepl copied the members' list to witness \"%s\"",
@@ -683,6 +761,24 @@ peers_request_votes(const PgreplVoteRequest *req)
 	vote_request.candidate = vote_candidate;
 	for (i = 0; i < npeers; i++)
 		peers[i].vote_pending = true;
+}
+
+/*
+ * How many peers are known to hold version (term, seq) of the unelectable
+ * set, or a later one, on disk.
+ */
+int
+peers_holding_marks(uint64 term, uint64 seq)
+{
+	int			n = 0;
+	int			i;
+
+	for (i = 0; i < npeers; i++)
+	{
+		if (holds_marks(&peers[i], term, seq))
+			n++;
+	}
+	return n;
 }
 
 /* Forget a vote request that was not sent yet: its election is over. */

@@ -26,6 +26,7 @@ extern void peers_socket_ready(void *peer, uint32 events, TimestampTz now);
 extern int	peers_views(const PgreplPeerView *self, PgreplPeerView *views);
 extern void peers_request_votes(const PgreplVoteRequest *req);
 extern void peers_cancel_votes(void);
+extern int	peers_holding_marks(uint64 term, uint64 seq);
 extern void peers_shutdown(int code, Datum arg);
 
 #endif							/* PGREPL_PEERS_H */

@@ -49,6 +49,7 @@ static const struct config_enum_entry kind_options[] = {
 static const struct config_enum_entry synchronous_mode_options[] = {
 	{"off", PGREPL_SYNC_MODE_OFF, false},
 	{"quorum", PGREPL_SYNC_MODE_QUORUM, false},
+	{"quorum_available", PGREPL_SYNC_MODE_QUORUM_AVAILABLE, false},
 	{NULL, 0, false}
 };
 
@@ -56,7 +57,14 @@ static const struct config_enum_entry synchronous_mode_options[] = {
 const char *
 pgrepl_synchronous_mode_name(PgreplSyncMode mode)
 {
-	return mode == PGREPL_SYNC_MODE_QUORUM ? "quorum" : "off";
+	const struct config_enum_entry *e;
+
+	for (e = synchronous_mode_options; e->name; e++)
+	{
+		if (e->val == (int) mode)
+			return e->name;
+	}
+	return "off";
 }
 
 /* The name of a node kind, as the membership table spells it. */
@@ -306,7 +314,7 @@ pgrepl_define_settings(void)
 
 	DefineCustomEnumVariable("pgrepl.synchronous_mode",
 							 "How the primary replicates commits: asynchronously, or to a quorum of standbys.",
-							 "With quorum, the primary manages synchronous_standby_names so that no acknowledged commit is lost by a failover. Set it alike on every node.",
+							 "With quorum, the primary manages synchronous_standby_names so that no acknowledged commit is lost by a failover; quorum_available also keeps writing with too few standbys once the lost ones are marked unelectable. Set it alike on every node.",
 							 &pgrepl_synchronous_mode,
 							 PGREPL_SYNC_MODE_OFF,
 							 synchronous_mode_options,

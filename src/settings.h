@@ -35,7 +35,8 @@ extern char *pgrepl_http_listen_addresses;
 typedef enum PgreplSyncMode
 {
 	PGREPL_SYNC_MODE_OFF,
-	PGREPL_SYNC_MODE_QUORUM
+	PGREPL_SYNC_MODE_QUORUM,
+	PGREPL_SYNC_MODE_QUORUM_AVAILABLE
 } PgreplSyncMode;
 
 extern const char *pgrepl_synchronous_mode_name(PgreplSyncMode mode);

@@ -66,6 +66,12 @@ typedef struct PgreplShared
 	/* What the monitor last said of this node's state, "" if all is well. */
 	char		note[PGREPL_NOTE_LEN];
 
+	/* The synchronous standbys in effect on this primary, if pgrepl sets them. */
+	bool		has_sync;
+	int			sync_k;
+	int			nsync;
+	char		sync_names[PGREPL_MAX_NODES][NAMEDATALEN];
+
 	/*
 	 * An operator's request for the monitor (a promotion) and its outcome.
 	 * Requests are numbered; request is the one waiting to be taken, 0 if
@@ -497,6 +503,47 @@ pgrepl_state_set_note(const char *note)
 	LWLockAcquire(s->lock, LW_EXCLUSIVE);
 	strlcpy(s->note, note, sizeof(s->note));
 	LWLockRelease(s->lock);
+}
+
+/*
+ * The monitor of a primary in quorum mode says which standbys, k of which
+ * acknowledge each commit, are in effect; has_sync false when it manages
+ * none.
+ */
+void
+pgrepl_state_set_sync(bool has_sync, int k, const char *const *names, int n)
+{
+	PgreplShared *s = state();
+	int			i;
+
+	LWLockAcquire(s->lock, LW_EXCLUSIVE);
+	s->has_sync = has_sync;
+	s->sync_k = k;
+	s->nsync = Min(n, PGREPL_MAX_NODES);
+	for (i = 0; i < s->nsync; i++)
+		strlcpy(s->sync_names[i], names[i], NAMEDATALEN);
+	LWLockRelease(s->lock);
+}
+
+/*
+ * What pgrepl_state_set_sync last said: false if nothing; names has room
+ * for PGREPL_MAX_NODES.
+ */
+bool
+pgrepl_state_read_sync(int *k, char names[][NAMEDATALEN], int *n)
+{
+	PgreplShared *s = state();
+	bool		has_sync;
+	int			i;
+
+	LWLockAcquire(s->lock, LW_SHARED);
+	has_sync = s->has_sync && !s->sample->node.in_recovery;
+	*k = s->sync_k;
+	*n = s->nsync;
+	for (i = 0; i < s->nsync; i++)
+		strlcpy(names[i], s->sync_names[i], NAMEDATALEN);
+	LWLockRelease(s->lock);
+	return has_sync;
 }
 
 /* What pgrepl_state_set_note last said (room for PGREPL_NOTE_LEN). */

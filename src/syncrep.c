@@ -27,6 +27,19 @@
  * next reload, a moment later; a commit acknowledged in that moment was
  * acknowledged under the previous membership's rule.
  *
+ * quorum_available mode keeps writes going when too few standbys are left
+ * to acknowledge: k may be lowered, but only to the number of electable
+ * standbys left, all of which must then acknowledge, and only once the
+ * standbys left out are marked unelectable on a majority of voters.  Every
+ * election needs a majority, so it meets a voter that refuses a marked
+ * candidate (vote.c), and every candidate that can still win acknowledged
+ * every commit since: no acknowledged commit is lost.  The leader marks a
+ * standby when it has been unreachable for the failover timeout and the
+ * others are too few; it passes the set on to every peer with
+ * pgrepl.share_marks(), and counts those that answer holding it on disk.
+ * A marked standby that comes back and catches up is made a synchronous
+ * standby again first, and unmarked only once that is in effect.
+ *
  * Standbys are named in synchronous_standby_names by their node names,
  * which is why the monitor of a standby keeps application_name set to its
  * node name in primary_conninfo (election.c).
@@ -44,27 +57,90 @@
 #include "replication/walsender_private.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
+#include "utils/timestamp.h"
 
 #include "compat.h"
 #include "election.h"
 #include "members.h"
+#include "peers.h"
 #include "settings.h"
 #include "state.h"
 #include "syncrep.h"
+#include "vote.h"
+
+/* A standby this close to the primary's WAL has caught up. */
+#define CAUGHT_UP_BYTES		(1024 * 1024)
 
 /* The value last written, so that it is written once per change. */
 static char *written = NULL;
 
 /*
+ * The unelectable set a majority of voters holds in the current term
+ * (quorum_available): the standbys that may be left out of the list.
+ */
+static uint64 established_term = 0;
+static int	nestablished = 0;
+static char established[PGREPL_MAX_NODES][NAMEDATALEN];
+
+/* The standbys listed in the setting last seen in effect. */
+static int	neffective = 0;
+static char effective[PGREPL_MAX_NODES][NAMEDATALEN];
+
+static bool
+in_set(char set[][NAMEDATALEN], int n, const char *name)
+{
+	int			i;
+
+	for (i = 0; i < n; i++)
+	{
+		if (strcmp(set[i], name) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Whether a data standby may acknowledge commits (it did not opt out). */
+static bool
+sync_candidate(const PgreplPeerView *v)
+{
+	return !v->is_self && v->kind == PGREPL_KIND_DATA && v->synchronous;
+}
+
+/* Whether a standby streams close enough to this primary's WAL. */
+static bool
+caught_up(const PgreplPeerView *self, const PgreplPeerView *v)
+{
+	return v->reachable && v->has_reply && v->role == PGREPL_ROLE_STANDBY &&
+		v->timeline == self->timeline &&
+		v->wal_lsn + CAUGHT_UP_BYTES >= self->wal_lsn;
+}
+
+/* Whether a standby has been out of reach for the failover timeout. */
+static bool
+lost(const PgreplPeerView *v, TimestampTz now)
+{
+	return !v->reachable &&
+		(!v->has_reply ||
+		 TimestampDifferenceExceeds(v->last_reply, now, pgrepl_failover_timeout));
+}
+
+/*
  * The standbys that rule 6 asks to acknowledge commits, given every member
  * (this node first): their names into names (room for nviews), how many of
  * them must acknowledge into *k.  Returns how many there are; 0 (and k 0)
- * when no standby needs to acknowledge.
+ * when no standby needs to acknowledge.  In quorum_available mode the
+ * established unelectable standbys that have not caught up are left out,
+ * and k is at most the number of those left, provided that every other
+ * data standby left out is one of them: then every standby that can still
+ * be elected acknowledges every commit.
  */
 int
 syncrep_standbys(const PgreplPeerView *views, int nviews, const char **names,
 				 int *k)
 {
+	bool		available = (pgrepl_synchronous_mode ==
+							 PGREPL_SYNC_MODE_QUORUM_AVAILABLE);
+	bool		all_left_out_marked = true;
 	int			i;
 	int			n = 0;
 
@@ -79,32 +155,126 @@ syncrep_standbys(const PgreplPeerView *views, int nviews, const char **names,
 	for (i = 1; i < nviews; i++)
 	{
 		const PgreplPeerView *v = &views[i];
+		bool		marked = in_set(established, nestablished, v->name);
 
-		if (v->kind == PGREPL_KIND_DATA && v->synchronous)
+		if (v->kind != PGREPL_KIND_DATA)
+			continue;
+		if (!sync_candidate(v))
+		{
+			if (!marked)
+				all_left_out_marked = false;
+			continue;
+		}
+		if (available && marked && !caught_up(&views[0], v))
+			continue;
+		names[n++] = v->name;
+	}
+	if (available && all_left_out_marked)
+		*k = Min(*k, n);
+
+	/*
+	 * Too few standbys for k otherwise: those that opted out are listed
+	 * after all, since rule 6 comes first.
+	 */
+	for (i = 1; i < nviews && n < *k; i++)
+	{
+		const PgreplPeerView *v = &views[i];
+
+		if (!v->is_self && v->kind == PGREPL_KIND_DATA && !v->synchronous)
 			names[n++] = v->name;
 	}
 	if (n == 0)
-		*k = 0;					/* only witnesses: nothing to wait for */
+		*k = 0;					/* nobody to list: only witnesses */
 	return n;
+}
+
+/*
+ * quorum_available: note which unelectable set a majority holds, and
+ * decide the set the members ask for now: standbys lost while the others
+ * are too few to acknowledge, and marked ones that are not back yet (caught
+ * up, and listed in the setting in effect).  A new set is a new version,
+ * which peers.c passes on.
+ */
+static void
+update_marks(const PgreplPeerView *views, int nviews, TimestampTz now)
+{
+	PgreplTermState ts;
+	const char *want[PGREPL_MAX_NODES];
+	int			nwant = 0;
+	int			majority = nviews / 2 + 1;
+	int			k = (nviews + 1) / 2 - 1;
+	int			left = 0;
+	bool		same;
+	int			i;
+
+	pgrepl_term_state(&ts);
+	if (ts.marks_term == ts.term && ts.marks_seq != 0 &&
+		1 + peers_holding_marks(ts.marks_term, ts.marks_seq) >= majority)
+	{
+		if (established_term != ts.term ||
+			nestablished != ts.nmarks ||
+			memcmp(established, ts.marks, sizeof(established[0]) * ts.nmarks) != 0)
+			ereport(LOG,
+					(errmsg("pgrepl: a majority holds the unelectable set of term " UINT64_FORMAT ": %d standby(s)",
+							ts.term, ts.nmarks)));
+		nestablished = ts.nmarks;
+		memcpy(established, ts.marks, sizeof(established[0]) * ts.nmarks);
+		established_term = ts.term;
+	}
+	if (established_term != ts.term)
+		nestablished = 0;
+
+	for (i = 1; i < nviews; i++)
+	{
+		if (sync_candidate(&views[i]) && !lost(&views[i], now) &&
+			!pgrepl_is_marked(&ts, views[i].name))
+			left++;
+	}
+
+	for (i = 1; i < nviews; i++)
+	{
+		const PgreplPeerView *v = &views[i];
+
+		if (v->kind != PGREPL_KIND_DATA || v->is_self)
+			continue;
+		if (pgrepl_is_marked(&ts, v->name))
+		{
+			if (!(caught_up(&views[0], v) &&
+				  in_set(effective, neffective, v->name)))
+				want[nwant++] = v->name;
+		}
+		else if (sync_candidate(v) && lost(v, now) && left < k)
+			want[nwant++] = v->name;
+	}
+
+	same = (ts.marks_term == ts.term || nwant == 0) && nwant == ts.nmarks;
+	for (i = 0; i < nwant && same; i++)
+		same = pgrepl_is_marked(&ts, want[i]);
+	if (!same)
+	{
+		pgrepl_set_marks(want, nwant);
+		ereport(LOG,
+				(errmsg("pgrepl marked %d standby(s) unelectable in term " UINT64_FORMAT,
+						nwant, ts.term),
+				 errdetail("Lost standbys may lack acknowledged commits; they are electable again once they have caught up.")));
+	}
 }
 
 /* The synchronous_standby_names that rule 6 asks for, into buf. */
 static void
-desired_names(const PgreplPeerView *views, int nviews, StringInfo buf)
+desired_names(const PgreplPeerView *views, int nviews, StringInfo buf,
+			  int *k, const char **names, int *n)
 {
-	const char **names = palloc(sizeof(char *) * nviews);
-	int			k;
-	int			n = syncrep_standbys(views, nviews, names, &k);
 	int			i;
 
-	if (n == 0)
+	*n = syncrep_standbys(views, nviews, names, k);
+	if (*k == 0)
 		return;
-	appendStringInfo(buf, "ANY %d (", k);
-	for (i = 0; i < n; i++)
+	appendStringInfo(buf, "ANY %d (", *k);
+	for (i = 0; i < *n; i++)
 		appendStringInfo(buf, "%s%s", i == 0 ? "" : ", ",
 						 quote_identifier(names[i]));
 	appendStringInfoChar(buf, ')');
-	pfree(names);
 }
 
 static void
@@ -123,21 +293,32 @@ bool
 syncrep_step(const PgreplPeerView *views, int nviews, const char **why)
 {
 	StringInfoData want;
+	const char **names;
+	int			k;
+	int			n;
 	bool		in_effect;
+	int			i;
 
 	*why = NULL;
-	if (pgrepl_synchronous_mode != PGREPL_SYNC_MODE_QUORUM)
+	if (pgrepl_synchronous_mode == PGREPL_SYNC_MODE_OFF)
 	{
 		if (written)
 		{
 			pfree(written);
 			written = NULL;
 		}
+		pgrepl_state_set_sync(false, 0, NULL, 0);
 		return true;
 	}
 
+	if (pgrepl_synchronous_mode == PGREPL_SYNC_MODE_QUORUM_AVAILABLE)
+		update_marks(views, nviews, GetCurrentTimestamp());
+	else
+		nestablished = 0;
+
 	initStringInfo(&want);
-	desired_names(views, nviews, &want);
+	names = palloc(sizeof(char *) * nviews);
+	desired_names(views, nviews, &want, &k, names, &n);
 
 	if (strcmp(SyncRepStandbyNames, want.data) != 0 &&
 		(written == NULL || strcmp(written, want.data) != 0) &&
@@ -160,8 +341,16 @@ syncrep_step(const PgreplPeerView *views, int nviews, const char **why)
 
 	in_effect = strcmp(SyncRepStandbyNames, want.data) == 0 &&
 		(want.data[0] == '\0' || pgrepl_sync_standbys_defined());
-	if (!in_effect)
+	if (in_effect)
+	{
+		neffective = (k > 0) ? n : 0;
+		for (i = 0; i < neffective; i++)
+			strlcpy(effective[i], names[i], NAMEDATALEN);
+		pgrepl_state_set_sync(true, k, names, neffective);
+	}
+	else
 		*why = "Synchronous replication to a quorum of standbys is not in effect yet.";
 	pfree(want.data);
+	pfree(names);
 	return in_effect;
 }

@@ -41,7 +41,7 @@ PG_FUNCTION_INFO_V1(pgrepl_wal_receiver);
 PG_FUNCTION_INFO_V1(pgrepl_lag_history);
 PG_FUNCTION_INFO_V1(pgrepl_nodes);
 
-#define STATUS_COLS			27
+#define STATUS_COLS			28
 #define STATUS_COLS_1_0	19
 #define REPLICAS_COLS		21
 #define WAL_RECEIVER_COLS	20
@@ -201,6 +201,9 @@ pgrepl_status(PG_FUNCTION_ARGS)
 	int			nviews;
 	int			reachable = 0;
 	char		note[PGREPL_NOTE_LEN];
+	int			sync_k;
+	int			nsync;
+	char		sync_names[PGREPL_MAX_NODES][NAMEDATALEN];
 	int			i;
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
@@ -258,17 +261,13 @@ pgrepl_status(PG_FUNCTION_ARGS)
 	row_add(&row, note[0] != '\0', text_datum(note));
 	row_add(&row, true,
 			text_datum(pgrepl_synchronous_mode_name(pgrepl_synchronous_mode)));
-	if (has && !standby && pgrepl_node_kind == PGREPL_KIND_DATA &&
-		pgrepl_synchronous_mode == PGREPL_SYNC_MODE_QUORUM && nviews > 0)
+	if (pgrepl_state_read_sync(&sync_k, sync_names, &nsync))
 	{
-		const char **names = palloc(sizeof(char *) * nviews);
-		Datum	   *elems = palloc(sizeof(Datum) * nviews);
-		int			k;
-		int			nsync = syncrep_standbys(views, nviews, names, &k);
+		Datum	   *elems = palloc(sizeof(Datum) * Max(nsync, 1));
 
 		for (i = 0; i < nsync; i++)
-			elems[i] = text_datum(names[i]);
-		row_add(&row, true, Int32GetDatum(k));
+			elems[i] = text_datum(sync_names[i]);
+		row_add(&row, true, Int32GetDatum(sync_k));
 		row_add(&row, true,
 				PointerGetDatum(construct_array(elems, nsync, TEXTOID, -1,
 												false, TYPALIGN_INT)));
@@ -285,6 +284,15 @@ pgrepl_status(PG_FUNCTION_ARGS)
 			pgrepl_rpo_exposure(&exposure);
 
 		row_add(&row, known, known ? interval_datum(exposure) : (Datum) 0);
+	}
+	{
+		Datum	   *elems = palloc(sizeof(Datum) * Max(ts.nmarks, 1));
+
+		for (i = 0; i < ts.nmarks; i++)
+			elems[i] = text_datum(ts.marks[i]);
+		row_add(&row, true,
+				PointerGetDatum(construct_array(elems, ts.nmarks, TEXTOID, -1,
+												false, TYPALIGN_INT)));
 	}
 	Assert(row.next == STATUS_COLS);
 
@@ -474,6 +482,7 @@ pgrepl_lag_history(PG_FUNCTION_ARGS)
 Datum
 pgrepl_nodes(PG_FUNCTION_ARGS)
 {
+	PgreplTermState ts;
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	PgreplPeerView *views;
 	XLogRecPtr	primary_lsn = InvalidXLogRecPtr;
@@ -486,6 +495,7 @@ pgrepl_nodes(PG_FUNCTION_ARGS)
 		rsinfo->setDesc->natts != NODES_COLS_1_0)
 		elog(ERROR, "unexpected number of columns of pgrepl.nodes(): %d",
 			 rsinfo->setDesc->natts);
+	pgrepl_term_state(&ts);
 
 	views = palloc(sizeof(PgreplPeerView) * (PGREPL_MAX_NODES + 1));
 	n = pgrepl_state_read_views(views);
@@ -517,7 +527,8 @@ pgrepl_nodes(PG_FUNCTION_ARGS)
 		row_add(&row, has, text_datum(has ? pgrepl_role_name(v->role) : ""));
 		row_add(&row, has, Int32GetDatum(v->priority));
 		row_add(&row, has, BoolGetDatum(v->kind == PGREPL_KIND_DATA &&
-										v->priority > 0));
+										v->priority > 0 &&
+										!pgrepl_is_marked(&ts, v->name)));
 		row_add(&row, has, Int64GetDatum((int64) v->term));
 		row_add(&row, has_lsn, Int32GetDatum((int32) v->timeline));
 		row_add(&row, has_lsn, lsn_datum(v->wal_lsn));

@@ -8,7 +8,8 @@
  * term, and the term it leads as primary (if any, and whether it was
  * promoted by force in it rather than elected), and whether failover is
  * paused cluster-wide (a setting gossiped between peers, newest version
- * wins), in a small file in the
+ * wins), and which standbys a primary marked unelectable (in quorum_available
+ * mode, see syncrep.c), in a small file in the
  * data directory and in shared memory.  The file is written, and fsync'ed,
  * before any answer that depends on it leaves the node: a vote granted and
  * then forgotten by a crash could elect two primaries in one term
@@ -73,7 +74,10 @@ read_state(PgreplTermState *st)
 	unsigned long long forced_term = 0;
 	unsigned long long pause_version = 0;
 	int			paused = 0;
-	char		line[128];
+	char		line[128 + PGREPL_MAX_NODES * NAMEDATALEN];
+	unsigned long long marks_term = 0;
+	unsigned long long marks_seq = 0;
+	int			marks_at;
 	char		voted_for[NAMEDATALEN];
 
 	memset(st, 0, sizeof(*st));
@@ -99,8 +103,20 @@ read_state(PgreplTermState *st)
 	/* Lines written only when they say something. */
 	while (fgets(line, sizeof(line), f) != NULL)
 	{
-		if (sscanf(line, "forced_term %llu", &forced_term) != 1 &&
-			sscanf(line, "pause %d %llu", &paused, &pause_version) != 2)
+		if (sscanf(line, "unelectable %llu %llu %n",
+				   &marks_term, &marks_seq, &marks_at) == 2)
+		{
+			char	   *name;
+			char	   *save;
+
+			line[strcspn(line, "\n")] = '\0';
+			for (name = strtok_r(line + marks_at, ",", &save);
+				 name != NULL && st->nmarks < PGREPL_MAX_NODES;
+				 name = strtok_r(NULL, ",", &save))
+				strlcpy(st->marks[st->nmarks++], name, NAMEDATALEN);
+		}
+		else if (sscanf(line, "forced_term %llu", &forced_term) != 1 &&
+				 sscanf(line, "pause %d %llu", &paused, &pause_version) != 2)
 			ereport(FATAL,
 					(errcode(ERRCODE_DATA_CORRUPTED),
 					 errmsg("file \"%s\" is corrupt", STATE_FILE),
@@ -113,6 +129,8 @@ read_state(PgreplTermState *st)
 	st->forced_term = forced_term;
 	st->failover_paused = (paused != 0);
 	st->pause_version = pause_version;
+	st->marks_term = marks_term;
+	st->marks_seq = marks_seq;
 	st->has_vote = (strcmp(voted_for, "-") != 0);
 	if (st->has_vote)
 		strlcpy(st->voted_for, voted_for, sizeof(st->voted_for));
@@ -126,7 +144,8 @@ read_state(PgreplTermState *st)
 static void
 write_state(const PgreplTermState *st)
 {
-	char		buf[256];
+	char		buf[256 + PGREPL_MAX_NODES * NAMEDATALEN];
+	int			i;
 	int			len;
 	int			fd;
 
@@ -140,6 +159,16 @@ write_state(const PgreplTermState *st)
 		len += snprintf(buf + len, sizeof(buf) - len,
 						"pause %d " UINT64_FORMAT "\n",
 						st->failover_paused ? 1 : 0, st->pause_version);
+	if (st->marks_seq != 0)
+	{
+		len += snprintf(buf + len, sizeof(buf) - len,
+						"unelectable " UINT64_FORMAT " " UINT64_FORMAT " ",
+						st->marks_term, st->marks_seq);
+		for (i = 0; i < st->nmarks; i++)
+			len += snprintf(buf + len, sizeof(buf) - len, "%s%s",
+							i > 0 ? "," : "", st->marks[i]);
+		len += snprintf(buf + len, sizeof(buf) - len, "\n");
+	}
 
 	fd = OpenTransientFile(STATE_TMP_FILE, O_WRONLY | O_CREAT | O_TRUNC | PG_BINARY);
 	if (fd < 0)
@@ -395,6 +424,76 @@ pgrepl_take_pause(bool paused, uint64 version)
 	return newer;
 }
 
+/* Whether the unelectable set of state lists name. */
+bool
+pgrepl_is_marked(const PgreplTermState *state, const char *name)
+{
+	int			i;
+
+	for (i = 0; i < state->nmarks; i++)
+	{
+		if (strcmp(state->marks[i], name) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Replace the unelectable set of next with names.  Lock held. */
+static void
+copy_marks(PgreplTermState *next, const char *const *names, int n)
+{
+	int			i;
+
+	next->nmarks = Min(n, PGREPL_MAX_NODES);
+	for (i = 0; i < next->nmarks; i++)
+		strlcpy(next->marks[i], names[i], NAMEDATALEN);
+}
+
+/*
+ * The primary leading the current term marks these standbys unelectable:
+ * a new version of the set, in this term.
+ */
+void
+pgrepl_set_marks(const char *const *names, int n)
+{
+	VoteShared *s = shared();
+	PgreplTermState next;
+
+	LWLockAcquire(s->lock, LW_EXCLUSIVE);
+	next = s->state;
+	next.marks_seq = (next.marks_term == next.term) ? next.marks_seq + 1 : 1;
+	next.marks_term = next.term;
+	copy_marks(&next, names, n);
+	persist(s, &next);
+	LWLockRelease(s->lock);
+}
+
+/*
+ * A primary passed on its unelectable set: take it if its version (term,
+ * then number) is newer than ours.  Returns true if it was taken.
+ */
+bool
+pgrepl_take_marks(uint64 term, uint64 seq, const char *const *names, int n)
+{
+	VoteShared *s = shared();
+	PgreplTermState next;
+	bool		newer;
+
+	LWLockAcquire(s->lock, LW_EXCLUSIVE);
+	newer = term > s->state.marks_term ||
+		(term == s->state.marks_term && seq > s->state.marks_seq);
+	if (newer)
+	{
+		next = s->state;
+		next.marks_term = term;
+		next.marks_seq = seq;
+		copy_marks(&next, names, n);
+		persist(s, &next);
+	}
+	LWLockRelease(s->lock);
+	return newer;
+}
+
 /* A majority answers the node that leads by force: it needs a lease again. */
 void
 pgrepl_end_forced_lead(void)
@@ -477,6 +576,9 @@ pgrepl_decide_vote(const PgreplVoteRequest *req, uint64 *my_term,
 				 s->state.term);
 	else if (!TimestampDifferenceExceeds(contact, now, pgrepl_failover_timeout))
 		snprintf(reason, reason_len, "this node still hears a primary");
+	else if (pgrepl_is_marked(&s->state, req->candidate))
+		snprintf(reason, reason_len, "the primary of term " UINT64_FORMAT " marked the candidate unelectable: it may lack acknowledged commits",
+				 s->state.marks_term);
 	else if (has_wal && req->timeline < my_tli)
 		snprintf(reason, reason_len, "the candidate is on timeline %u, this node on %u",
 				 req->timeline, my_tli);

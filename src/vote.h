@@ -23,6 +23,15 @@ typedef struct PgreplTermState
 	uint64		forced_term;	/* ... promoted by force in it, or 0 */
 	bool		failover_paused;	/* pgrepl.pause() in force */
 	uint64		pause_version;	/* of that setting; 0 if never set */
+
+	/*
+	 * Standbys the primary of marks_term marked unelectable (they may lack
+	 * acknowledged commits), version marks_seq within that term.
+	 */
+	uint64		marks_term;
+	uint64		marks_seq;
+	int			nmarks;
+	char		marks[PGREPL_MAX_NODES][NAMEDATALEN];
 } PgreplTermState;
 
 /* A candidate asking for a vote. */
@@ -46,6 +55,10 @@ extern void pgrepl_set_leader_term(uint64 term);
 extern bool pgrepl_lead_by_force(uint64 term);
 extern void pgrepl_end_forced_lead(void);
 extern uint64 pgrepl_set_pause(bool paused);
+extern bool pgrepl_is_marked(const PgreplTermState *state, const char *name);
+extern void pgrepl_set_marks(const char *const *names, int n);
+extern bool pgrepl_take_marks(uint64 term, uint64 seq,
+							  const char *const *names, int n);
 extern bool pgrepl_take_pause(bool paused, uint64 version);
 extern bool pgrepl_decide_vote(const PgreplVoteRequest *req, uint64 *my_term,
 							   char *reason, Size reason_len);
