@@ -20,6 +20,7 @@ OBJS = \
 	src/vote.o \
 	src/fence.o \
 	src/election.o \
+	src/rejoin.o \
 	src/monitor.o \
 	src/views.o \
 	src/admin.o \
@@ -34,9 +35,13 @@ PGFILEDESC = "pgrepl - automatic failover and lag monitoring for streaming repli
 EXTENSION = pgrepl
 DATA = sql/pgrepl--1.0.sql sql/pgrepl--1.0--1.1.sql
 
+# Run by the monitor (pgrepl.rejoin_command) or an operator, beside
+# pg_rewind and pg_ctl in PostgreSQL's bindir.
+SCRIPTS = tools/pgrepl_rejoin
+
 # pg_regress needs the library preloaded, so it runs on its own temporary
 # instance with our configuration rather than on an installed server.
-REGRESS = upgrade setup status check_config privileges admin membership
+REGRESS = upgrade setup status check_config privileges admin rejoin membership
 REGRESS_OPTS = --temp-instance=./tmp_check_regress \
 	--temp-config=$(srcdir)/regress.conf
 

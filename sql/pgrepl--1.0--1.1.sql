@@ -236,3 +236,25 @@ REVOKE ALL ON FUNCTION @extschema@.nodes() FROM PUBLIC;
 REVOKE ALL ON @extschema@.nodes FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.nodes() TO pg_monitor;
 GRANT SELECT ON @extschema@.nodes TO pg_monitor;
+
+/*
+ * Rejoin.  A primary replaced by another must come back as a standby of
+ * it, rewound with pg_rewind if its WAL went past the point where the new
+ * primary's timeline forked off.  To tell, its monitor asks the new
+ * primary for the history of its timeline through this function, which
+ * reads nothing but this node's own timeline history files: grant it to
+ * the role peers log in as.
+ */
+CREATE FUNCTION @extschema@.timeline_history(
+	OUT timeline integer,
+	OUT begin_lsn pg_lsn,
+	OUT end_lsn pg_lsn)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'pgrepl_timeline_history'
+LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
+
+COMMENT ON FUNCTION @extschema@.timeline_history() IS
+'the history of this node''s timeline, oldest first: each timeline, where it began and where the next forked off it';
+
+REVOKE ALL ON FUNCTION @extschema@.timeline_history() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.timeline_history() TO pg_monitor;

@@ -69,6 +69,7 @@
 #include "fence.h"
 #include "members.h"
 #include "peers.h"
+#include "rejoin.h"
 #include "settings.h"
 #include "state.h"
 #include "stats.h"
@@ -1104,5 +1105,6 @@ election_step(const PgreplPeerView *views, int nviews, TimestampTz now,
 			(tick || !had_leader || strcmp(previous, leader_name) != 0))
 			follow_leader(self);
 	}
+	rejoin_step(views, nviews, now, tick, note, sizeof(note));
 	publish_note();
 }

@@ -39,6 +39,7 @@ int			pgrepl_synchronous_mode = PGREPL_SYNC_MODE_OFF;
 int			pgrepl_async_rpo_limit = 0;
 int			pgrepl_http_port = 0;
 char	   *pgrepl_http_listen_addresses = NULL;
+char	   *pgrepl_rejoin_command = NULL;
 
 static const struct config_enum_entry kind_options[] = {
 	{"data", PGREPL_KIND_DATA, false},
@@ -209,6 +210,37 @@ check_http_listen_addresses(char **newval, void **extra, GucSource source)
 		GUC_check_errdetail("The value must be a comma-separated list of host names or addresses, or \"*\".");
 	}
 	return ok;
+}
+
+/*
+ * pgrepl.rejoin_command may use the escapes rejoin.c replaces, and no
+ * other: a misspelt one would otherwise reach the shell as it is.
+ */
+static bool
+check_rejoin_command(char **newval, void **extra, GucSource source)
+{
+	const char *p;
+
+	for (p = *newval; *p; p++)
+	{
+		if (*p != '%')
+			continue;
+		p++;
+		if (*p == '\0')
+		{
+			GUC_check_errcode(ERRCODE_INVALID_PARAMETER_VALUE);
+			GUC_check_errdetail("The command ends with a lone \"%%\"; write \"%%%%\" for a percent sign.");
+			return false;
+		}
+		if (strchr("dnlc%", *p) == NULL)
+		{
+			GUC_check_errcode(ERRCODE_INVALID_PARAMETER_VALUE);
+			GUC_check_errdetail("\"%%%c\" is not an escape of this setting.", *p);
+			GUC_check_errhint("The escapes are %%d (data directory), %%n (this node's name), %%l (the leader's name), %%c (the leader's connection string, without its password) and %%%% (a percent sign).");
+			return false;
+		}
+	}
+	return true;
 }
 
 /*
@@ -383,6 +415,15 @@ pgrepl_define_settings(void)
 							   PGC_SIGHUP,
 							   GUC_LIST_INPUT,
 							   check_http_listen_addresses, NULL, NULL);
+
+	DefineCustomStringVariable("pgrepl.rejoin_command",
+							   "Command that turns this node, once replaced as primary, into a standby of the new primary.",
+							   "Run detached by the monitor; it is expected to stop the server. Empty: the status note says what to run.",
+							   &pgrepl_rejoin_command,
+							   "",
+							   PGC_SIGHUP,
+							   GUC_SUPERUSER_ONLY,
+							   check_rejoin_command, NULL, NULL);
 
 	pgrepl_reserve_guc_prefix();
 }

@@ -30,6 +30,7 @@ extern int	pgrepl_synchronous_mode;
 extern int	pgrepl_async_rpo_limit;
 extern int	pgrepl_http_port;
 extern char *pgrepl_http_listen_addresses;
+extern char *pgrepl_rejoin_command;
 
 /* How the primary replicates commits (pgrepl.synchronous_mode). */
 typedef enum PgreplSyncMode

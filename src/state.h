@@ -45,7 +45,7 @@ extern void pgrepl_state_publish(const PgreplSample *sample);
 extern void pgrepl_state_publish_views(const PgreplPeerView *views, int n);
 
 /* Longest note the monitor leaves for pgrepl.status. */
-#define PGREPL_NOTE_LEN		256
+#define PGREPL_NOTE_LEN		1024
 
 extern void pgrepl_state_set_note(const char *note);
 extern bool pgrepl_state_take_request(uint64 *id, bool *force);
