@@ -9,7 +9,8 @@
 # it as a standby: the diverged rows are gone, it streams from the new
 # primary, and pgrepl.events records the rejoin.  Then the same happens to
 # the new primary, which has no rejoin_command: its status note says
-# exactly what to run, and running that rejoins it too.
+# exactly what to run, and running that rejoins it too.  Last, that node
+# is cloned again with --reclone.
 
 use strict;
 use warnings;
@@ -202,6 +203,7 @@ poll_ok(
 	"$name: its note says it needs rejoin as a standby of $wname, why, and what to run"
 );
 my $note = query($old, 'SELECT note FROM pgrepl.status');
+note("$name: $note");
 my ($cmd) = $note =~ /run as the server's owner: (.*)$/;
 is($cmd, "'$bindir/pgrepl_rejoin' -D '" . $old->data_dir . "'",
 	"$name: the command is pgrepl_rejoin on its data directory");
@@ -221,6 +223,31 @@ ok($ran, "$name: the command from its note succeeds") or diag($stderr);
 streams_from($old, $winner, 'rewound by hand');
 is(query($old, 'SELECT term FROM pgrepl.status'),
 	'3', "$name: its term did not go backwards");
+
+#
+# 3. Cloning again instead of rewinding, as the note asks for when
+# pg_rewind cannot do it; here on the standby just rejoined, told whom to
+# follow on the command line.
+#
+my $old_dir = $old->data_dir;
+$ran = IPC::Run::run(
+	[
+		"$bindir/pgrepl_rejoin", '-D', $old_dir, '--reclone',
+		'--node', $name, '--source', $winner->connstr('postgres'),
+		'--server-log', $old->logfile
+	],
+	'>', \$stdout, '2>', \$stderr);
+ok($ran, "$name: pgrepl_rejoin --reclone succeeds") or diag($stderr);
+my @aside = glob("$old_dir.pgrepl-old-*");
+is(scalar @aside, 1, "$name: the old data directory was moved aside");
+$winner->safe_psql('postgres', "INSERT INTO t VALUES (8, 'after reclone')");
+streams_from($old, $winner, 'cloned again');
+is( query(
+		$old, q{
+		SELECT current_setting('pgrepl.node_name') || ' ' || term::text
+		FROM pgrepl.status}),
+	"$name 3",
+	"$name: its own configuration and its term survived the clone");
 
 $_->stop foreach @nodes;
 
