@@ -28,7 +28,9 @@
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/memutils.h"
 #include "utils/pg_lsn.h"
+#include "utils/syscache.h"
 #include "utils/timestamp.h"
 
 #include "compat.h"
@@ -92,6 +94,55 @@ i_lead(const PgreplTermState *ts)
 }
 
 /*
+ * The row type of pgrepl.heartbeat(), built once per backend.  Every peer
+ * calls the function several times a second on a connection it keeps, and
+ * building the type from the catalog (get_call_result_type) was most of
+ * the function's own cost.  The copy is kept as long as the function's
+ * pg_proc row is the same one, checked by its xmin and position as PL/pgSQL
+ * checks its function cache: an extension update or re-creation that
+ * redefines the function gets a fresh type.
+ */
+static TupleDesc
+heartbeat_tupdesc(FunctionCallInfo fcinfo)
+{
+	static TupleDesc cached = NULL;
+	static Oid	cached_fn = InvalidOid;
+	static TransactionId cached_xmin = InvalidTransactionId;
+	static ItemPointerData cached_tid;
+	Oid			fn = fcinfo->flinfo->fn_oid;
+	HeapTuple	proctup;
+	TransactionId xmin;
+	ItemPointerData tid;
+	TupleDesc	tupdesc;
+	MemoryContext old;
+
+	proctup = SearchSysCache1(PROCOID, ObjectIdGetDatum(fn));
+	if (!HeapTupleIsValid(proctup))
+		elog(ERROR, "cache lookup failed for function %u", fn);
+	xmin = HeapTupleHeaderGetRawXmin(proctup->t_data);
+	tid = proctup->t_self;
+	ReleaseSysCache(proctup);
+
+	if (cached != NULL && cached_fn == fn && cached_xmin == xmin &&
+		ItemPointerEquals(&cached_tid, &tid))
+		return cached;
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	old = MemoryContextSwitchTo(TopMemoryContext);
+	tupdesc = CreateTupleDescCopy(tupdesc);
+	MemoryContextSwitchTo(old);
+
+	if (cached != NULL)
+		FreeTupleDesc(cached);
+	cached = tupdesc;
+	cached_fn = fn;
+	cached_xmin = xmin;
+	cached_tid = tid;
+	return cached;
+}
+
+/*
  * pgrepl.heartbeat(sender, sender_term, sender_leads): this node's name,
  * kind, role, timeline, WAL position, priority, term, and whether it leads
  * that term, for the peer called sender.  The sender's term is adopted if
@@ -118,8 +169,7 @@ pgrepl_heartbeat(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid term " INT64_FORMAT, sender_term)));
-	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "return type must be a row type");
+	tupdesc = heartbeat_tupdesc(fcinfo);
 
 	/* Only members move terms along, or count as a primary heard. */
 	if (pgrepl_state_is_member(sender))
