@@ -1113,10 +1113,20 @@ must_rejoin_step(const PgreplPeerView *views, int nviews, TimestampTz now,
 	}
 	if (started_this_life(&started_at, &started_pid))
 	{
-		snprintf(note, note_len,
-				 "needs rejoin as a standby of %s; %s; pgrepl.rejoin_command runs since %s (pid %d), to stop this server, rewind it with pg_rewind and start it as a standby",
-				 leader->name, plan.why, timestamptz_to_str(started_at),
-				 started_pid);
+		/*
+		 * A command that ended while this server still runs did not do its
+		 * job, and did not say why: it is not run again by itself.
+		 */
+		if (started_pid > 0 && kill(started_pid, 0) != 0 && errno == ESRCH)
+			snprintf(note, note_len,
+					 "needs rejoin as a standby of %s; %s; pgrepl.rejoin_command, started at %s, ended without restarting this server: see its log, then restart the server to let it try again, or run as the server's owner: %s",
+					 leader->name, plan.why, timestamptz_to_str(started_at),
+					 cmd.data);
+		else
+			snprintf(note, note_len,
+					 "needs rejoin as a standby of %s; %s; pgrepl.rejoin_command runs since %s (pid %d), to stop this server, rewind it with pg_rewind and start it as a standby",
+					 leader->name, plan.why, timestamptz_to_str(started_at),
+					 started_pid);
 		return;
 	}
 	if (!plan.may_run)

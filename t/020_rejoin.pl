@@ -205,6 +205,19 @@ poll_ok(
 my $note = query($old, 'SELECT note FROM pgrepl.status');
 note("$name: $note");
 my ($cmd) = $note =~ /run as the server's owner: (.*)$/;
+
+# A rejoin_command that fails without a word is reported, and not run
+# again.
+$old->safe_psql('postgres',
+	"ALTER SYSTEM SET pgrepl.rejoin_command = 'exit 3'; SELECT pg_reload_conf()");
+poll_ok(
+	$old, q{
+	SELECT note ~ 'pgrepl.rejoin_command, started at .*, ended without restarting this server: see its log, then restart the server to let it try again, or run as the server''s owner: '
+	FROM pgrepl.status},
+	"$name: its note says that pgrepl.rejoin_command ended without restarting it"
+);
+is(query($old, 'SELECT pg_is_in_recovery()'), 'f',
+	"$name: still the fenced primary it was");
 is($cmd, "'$bindir/pgrepl_rejoin' -D '" . $old->data_dir . "'",
 	"$name: the command is pgrepl_rejoin on its data directory");
 
