@@ -24,6 +24,7 @@
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "pgstat.h"
+#include "replication/slot.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -239,6 +240,14 @@ pgrepl_ensure_slot(const char *name)
 {
 	Oid			types[1] = {TEXTOID};
 	Datum		values[1];
+
+	/*
+	 * The leader's monitor asks every tick, and the slot is nearly always
+	 * there: look in shared memory first.  Planning the query below over
+	 * pg_replication_slots cost the monitor ~1.3M instructions a tick.
+	 */
+	if (SearchNamedReplicationSlot(name, true) != NULL)
+		return;
 
 	values[0] = CStringGetTextDatum(name);
 	if (SPI_execute_with_args("SELECT pg_catalog.pg_create_physical_replication_slot($1, true) "
