@@ -669,12 +669,15 @@ make_plan(const PgreplPeerView *leader, RejoinPlan *plan)
 	/*
 	 * pg_rewind compares histories by itself, and says when there is
 	 * nothing to undo; it only cannot tell apart two timelines of one
-	 * number.  So an unknown divergence is safe to act on while the leader
-	 * is on another timeline than this node.
+	 * number.  So a divergence that cannot be known (the leader's history
+	 * could not be read) is safe to act on while the leader is on another
+	 * timeline than this node.  One that is being asked for is waited for:
+	 * pgrepl_rejoin double-checks pg_rewind with it.
 	 */
 	plan->may_run = !plan->reclone &&
 		(plan->divergence != DIVERGENCE_UNKNOWN ||
-		 (leader->timeline != 0 && leader->timeline != my_tli));
+		 (fetch.failed && leader->timeline != 0 &&
+		  leader->timeline != my_tli));
 }
 
 /* The full path of the pgrepl_rejoin script, next to the postgres binary. */
@@ -1131,9 +1134,14 @@ must_rejoin_step(const PgreplPeerView *views, int nviews, TimestampTz now,
 	}
 	if (!plan.may_run)
 	{
-		snprintf(note, note_len,
-				 "needs rejoin as a standby of %s; %s; pgrepl.rejoin_command waits until it is known, since both are on timeline %u",
-				 leader->name, plan.why, leader->timeline);
+		if (fetch.failed)
+			snprintf(note, note_len,
+					 "needs rejoin as a standby of %s; %s; pgrepl.rejoin_command waits until it is known, since both are on timeline %u",
+					 leader->name, plan.why, leader->timeline);
+		else
+			snprintf(note, note_len,
+					 "needs rejoin as a standby of %s; %s; pgrepl.rejoin_command waits for the answer",
+					 leader->name, plan.why);
 		return;
 	}
 	if (run_rejoin_command(leader->name, source, password, now))
