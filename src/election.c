@@ -59,6 +59,7 @@
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
 #include "postmaster/postmaster.h"
+#include "replication/walreceiver.h"
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
 #include "utils/guc.h"
@@ -956,6 +957,30 @@ follow_leader(const PgreplPeerView *self)
 	}
 }
 
+/*
+ * On a standby with a leader to stream from: a WAL receiver that lost its
+ * upstream (the old primary, or the new one tried a moment too early) is
+ * started again only after wal_retrieve_retry_interval, 5 s by default,
+ * which in quorum mode is how long the new primary cannot commit.  While
+ * none streams, wake the startup process once a heartbeat interval, which
+ * ends that wait, so that it tries the leader again at once.
+ */
+static void
+nudge_wal_receiver(TimestampTz now)
+{
+	static TimestampTz last_nudge = 0;
+	WalRcvState state;
+
+	SpinLockAcquire(&WalRcv->mutex);
+	state = WalRcv->walRcvState;
+	SpinLockRelease(&WalRcv->mutex);
+	if (state == WALRCV_STREAMING || state == WALRCV_STARTING ||
+		!TimestampDifferenceExceeds(last_nudge, now, pgrepl_heartbeat_interval))
+		return;
+	last_nudge = now;
+	WakeupRecovery();
+}
+
 /* Find the member leading the current term among the views. */
 static void
 find_leader(const PgreplPeerView *views, int nviews)
@@ -1104,6 +1129,8 @@ election_step(const PgreplPeerView *views, int nviews, TimestampTz now,
 		if (has_leader &&
 			(tick || !had_leader || strcmp(previous, leader_name) != 0))
 			follow_leader(self);
+		if (has_leader)
+			nudge_wal_receiver(now);
 	}
 	rejoin_step(views, nviews, now, tick, note, sizeof(note));
 	publish_note();
