@@ -24,6 +24,8 @@ OBJS = \
 	src/monitor.o \
 	src/views.o \
 	src/admin.o \
+	src/handover.o \
+	src/switchover.o \
 	src/syncrep.o \
 	src/rpo.o \
 	src/stats.o \
@@ -41,7 +43,7 @@ SCRIPTS = tools/pgrepl_rejoin
 
 # pg_regress needs the library preloaded, so it runs on its own temporary
 # instance with our configuration rather than on an installed server.
-REGRESS = upgrade setup status check_config privileges admin rejoin membership
+REGRESS = upgrade setup status check_config privileges admin switchover rejoin membership
 REGRESS_OPTS = --temp-instance=./tmp_check_regress \
 	--temp-config=$(srcdir)/regress.conf
 

@@ -258,3 +258,69 @@ COMMENT ON FUNCTION @extschema@.timeline_history() IS
 
 REVOKE ALL ON FUNCTION @extschema@.timeline_history() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.timeline_history() TO pg_monitor;
+
+/*
+ * Planned switchover (switchover.c).  switchover() is what an operator
+ * calls on the primary; the three functions after it are what the
+ * primary's monitor calls on its peers to hand its role over, and are to
+ * be granted to the role peers log in as: hand_over() and
+ * revoke_hand_over() on every voter, witnesses included, take_over() on
+ * every data node.
+ */
+CREATE FUNCTION @extschema@.switchover(
+	target name DEFAULT NULL,
+	timeout interval DEFAULT '30 s',
+	OUT new_primary text,
+	OUT term bigint)
+RETURNS record
+AS 'MODULE_PATHNAME', 'pgrepl_switchover'
+LANGUAGE C CALLED ON NULL INPUT VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION @extschema@.switchover(name, interval) IS
+'on the primary: hand its role over to the target standby, or the most caught-up one, without losing a commit; fails, leaving this node the primary, if the target does not catch up within the timeout';
+
+CREATE FUNCTION @extschema@.hand_over(
+	leader text,
+	term bigint,
+	target text,
+	handover bigint,
+	valid_for_ms integer)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'pgrepl_hand_over'
+LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION @extschema@.hand_over(text, bigint, text, bigint, integer) IS
+'the primary leading the term, fenced, steps down in favour of the target: this voter may vote for it in the next term although it hears the primary; returns this node''s term';
+
+CREATE FUNCTION @extschema@.revoke_hand_over(
+	leader text,
+	term bigint,
+	handover bigint)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'pgrepl_revoke_hand_over'
+LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION @extschema@.revoke_hand_over(text, bigint, bigint) IS
+'the old primary takes a failed hand-over back: this voter drops it and returns its term';
+
+CREATE FUNCTION @extschema@.take_over(
+	leader text,
+	term bigint,
+	handover bigint,
+	lsn pg_lsn,
+	stand boolean,
+	OUT current_term bigint,
+	OUT replay_lsn pg_lsn,
+	OUT election text,
+	OUT detail text)
+RETURNS record
+AS 'MODULE_PATHNAME', 'pgrepl_take_over'
+LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION @extschema@.take_over(text, bigint, bigint, pg_lsn, boolean) IS
+'on the target of a switchover: how far it replayed, and with stand, stand for election in the next term now; returns its term, replay position, and how that election goes';
+
+REVOKE ALL ON FUNCTION @extschema@.switchover(name, interval) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.hand_over(text, bigint, text, bigint, integer) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.revoke_hand_over(text, bigint, bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.take_over(text, bigint, bigint, pg_lsn, boolean) FROM PUBLIC;

@@ -83,7 +83,8 @@ pgrepl_promote(PG_FUNCTION_ARGS)
 				 errmsg("node \"%s\" is not a member of a pgrepl cluster", name),
 				 errhint("Set pgrepl.node_conninfo, so that the standby joins the cluster of its primary.")));
 
-	request = pgrepl_state_post_request(force);
+	request = pgrepl_state_post_request(force ? PGREPL_REQUEST_PROMOTE_FORCE :
+										PGREPL_REQUEST_PROMOTE);
 	if (request == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),

@@ -97,6 +97,7 @@ static struct
 	TimestampTz next_try;		/* backoff after a lost election */
 	bool		lag_reported;	/* "too far behind" logged this outage */
 	uint64		request;		/* the operator's request it serves, or 0 */
+	bool		take_over;		/* ... which is a switchover's hand-over */
 	char		refusal[PGREPL_NOTE_LEN];	/* first refusal of this round */
 	char		lost[PGREPL_NOTE_LEN];	/* why the last one was lost */
 } election;
@@ -532,6 +533,14 @@ win(void)
 
 	/* The new primary starts without a lease, fenced until it has one. */
 	pgrepl_fence_set(PGREPL_FENCE_NONE, true, 0);
+
+	/*
+	 * It hears a healthy primary: itself.  While it is being promoted it is
+	 * still in recovery, and would otherwise vote for a successor (rule 4
+	 * keeps it from doing so for a failover timeout, after which a
+	 * promotion that hangs may be replaced).
+	 */
+	pgrepl_note_primary_contact(GetCurrentTimestamp());
 	ereport(LOG,
 			(errmsg("pgrepl node \"%s\" won the election for term " UINT64_FORMAT " with the votes of %s; promoting",
 					pgrepl_state_node_name(), election.term, voters)));
@@ -542,9 +551,11 @@ win(void)
 				 election.ngranted, election.nvoters, voters);
 		queue_event("elected", election.term, detail);
 		queue_event("promoted", election.term,
-					election.request != 0 ?
-					"promoted by pgrepl.promote() after winning the election" :
-					"promoted by pgrepl after winning the election");
+					election.request == 0 ?
+					"promoted by pgrepl after winning the election" :
+					election.take_over ?
+					"promoted by pgrepl.switchover() after winning the election" :
+					"promoted by pgrepl.promote() after winning the election");
 		if (election.request != 0)
 			pgrepl_state_finish_request(election.request, true, detail);
 	}
@@ -626,15 +637,21 @@ stand(const PgreplPeerView *self, int nviews, TimestampTz now, const char *why)
 
 /*
  * An operator asked to promote this standby (pgrepl.promote()): by force at
- * once, or by an election started now, which voters judge as any other.
+ * once, or by an election started now, which voters judge as any other; or
+ * the primary hands its role over to it (switchover.c): an election now.
  */
 static void
 serve_request(const PgreplPeerView *views, int nviews, TimestampTz now,
-			  uint64 request, bool force)
+			  uint64 request, PgreplRequestKind kind)
 {
 	char		why[PGREPL_NOTE_LEN];
 
-	if (force)
+	if (kind == PGREPL_REQUEST_SWITCHOVER)
+	{
+		pgrepl_state_finish_request(request, false, "this node is not the primary");
+		return;
+	}
+	if (kind == PGREPL_REQUEST_PROMOTE_FORCE)
 	{
 		promote_by_force(request);
 		return;
@@ -645,7 +662,10 @@ serve_request(const PgreplPeerView *views, int nviews, TimestampTz now,
 		return;
 	}
 	election.request = request;
-	stand(&views[0], nviews, now, "an operator called pgrepl.promote()");
+	election.take_over = (kind == PGREPL_REQUEST_TAKE_OVER);
+	stand(&views[0], nviews, now, election.take_over ?
+		  "the primary hands its role over to this node (pgrepl.switchover())" :
+		  "an operator called pgrepl.promote()");
 }
 
 /* How many members this node reaches, itself included. */
@@ -679,7 +699,7 @@ standby_step(const PgreplPeerView *views, int nviews, TimestampTz now)
 	int			reachable = reachable_voters(views, nviews);
 	char		why[PGREPL_NOTE_LEN];
 	uint64		request;
-	bool		force;
+	PgreplRequestKind kind;
 	int			i;
 
 	/* Won already, and promoting: nothing to stand for. */
@@ -691,9 +711,9 @@ standby_step(const PgreplPeerView *views, int nviews, TimestampTz now)
 	}
 
 	if (election.phase == ELECTION_IDLE &&
-		pgrepl_state_take_request(&request, &force))
+		pgrepl_state_take_request(&request, &kind))
 	{
-		serve_request(views, nviews, now, request, force);
+		serve_request(views, nviews, now, request, kind);
 		if (election.phase == ELECTION_IDLE)
 			return;
 	}

@@ -26,10 +26,18 @@
  * When the node becomes fenced, the monitor also terminates the sessions
  * that are in the middle of a write transaction.
  *
- * Shared state is three atomics, read lock-free on the commit path:
+ * A primary handing its role over to a standby (switchover.c) is fenced
+ * from the moment it starts to, and stops even the writing: a statement
+ * that would write (INSERT, UPDATE, DELETE, MERGE, a data-modifying WITH,
+ * SELECT ... FOR UPDATE) fails at executor start, before it writes WAL.
+ * Whatever it writes while fenced the target must receive before it
+ * stands, and the old primary must undo with pg_rewind to rejoin: clients
+ * retrying their writes on it should not add to that.
+ *
+ * Shared state is four atomics, read lock-free on the commit path:
  * whether the lease applies at all (a cluster of one voter needs none),
- * when it lapses, and a reason that once set stays set (the node was
- * deposed, or promoted without a vote).
+ * when it lapses, a reason that once set stays set (the node was deposed,
+ * or promoted without a vote), and whether the node is handing over.
  *
  *-------------------------------------------------------------------------
  */
@@ -39,6 +47,7 @@
 
 #include "access/xact.h"
 #include "access/xlog.h"
+#include "executor/executor.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "port/atomics.h"
@@ -61,6 +70,7 @@ typedef struct FenceShared
 	pg_atomic_uint32 sticky_reason;	/* a PgreplFenceReason */
 	pg_atomic_uint32 lease_applies;	/* bool */
 	pg_atomic_uint64 lease_expires;	/* a TimestampTz */
+	pg_atomic_uint32 handing_over;	/* bool: switchover in progress */
 } FenceShared;
 
 static FenceShared *fence_shared = NULL;
@@ -70,6 +80,8 @@ static FenceShared *fence_shared = NULL;
 
 /* The xid of the write transaction being committed by this backend. */
 static TransactionId committing_xid = InvalidTransactionId;
+
+static ExecutorStart_hook_type prev_executor_start = NULL;
 
 Size
 pgrepl_fence_shmem_size(void)
@@ -89,6 +101,7 @@ pgrepl_fence_shmem_init(void)
 		pg_atomic_init_u32(&fence_shared->sticky_reason, PGREPL_FENCE_NONE);
 		pg_atomic_init_u32(&fence_shared->lease_applies, 0);
 		pg_atomic_init_u64(&fence_shared->lease_expires, 0);
+		pg_atomic_init_u32(&fence_shared->handing_over, 0);
 	}
 }
 
@@ -105,6 +118,26 @@ pgrepl_fence_set(PgreplFenceReason sticky_reason, bool lease_applies,
 	pg_atomic_write_u32(&fence_shared->sticky_reason, (uint32) sticky_reason);
 }
 
+/*
+ * Fence this primary for a hand-over of its role, or lift that fence.  The
+ * barrier orders it before whatever the caller reads next (the end of WAL):
+ * a commit acknowledged after this cannot be.
+ */
+void
+pgrepl_fence_set_handover(bool on)
+{
+	pg_atomic_write_u32(&fence_shared->handing_over, on ? 1 : 0);
+	pg_memory_barrier();
+}
+
+/* Whether this primary is fenced for a hand-over of its role. */
+bool
+pgrepl_fence_handing_over(void)
+{
+	return fence_shared != NULL && !RecoveryInProgress() &&
+		pg_atomic_read_u32(&fence_shared->handing_over) != 0;
+}
+
 /* Whether this node may not commit writes now, and why. */
 PgreplFenceReason
 pgrepl_fence_reason(void)
@@ -117,6 +150,8 @@ pgrepl_fence_reason(void)
 	reason = (PgreplFenceReason) pg_atomic_read_u32(&fence_shared->sticky_reason);
 	if (reason != PGREPL_FENCE_NONE)
 		return reason;
+	if (pg_atomic_read_u32(&fence_shared->handing_over))
+		return PGREPL_FENCE_SWITCHOVER;
 	if (pg_atomic_read_u32(&fence_shared->lease_applies) &&
 		GetCurrentTimestamp() >
 		(TimestampTz) pg_atomic_read_u64(&fence_shared->lease_expires))
@@ -140,6 +175,8 @@ pgrepl_fence_reason_text(PgreplFenceReason reason)
 			return "This node was promoted without an election; only pgrepl promotes nodes of its cluster.";
 		case PGREPL_FENCE_SYNC_PENDING:
 			return "Synchronous replication to a quorum of standbys is not in effect yet.";
+		case PGREPL_FENCE_SWITCHOVER:
+			return "This primary is handing its role over to a standby (pgrepl.switchover()).";
 	}
 	return "unknown";
 }
@@ -250,11 +287,38 @@ fence_xact_callback(XactEvent event, void *arg)
 	}
 }
 
+/*
+ * On a primary handing over: refuse a statement that would write, before
+ * it writes anything (see the file header).  EXPLAIN without ANALYZE
+ * writes nothing and passes.
+ */
+static void
+fence_executor_start(QueryDesc *queryDesc, int eflags)
+{
+	if ((eflags & EXEC_FLAG_EXPLAIN_ONLY) == 0 &&
+		(queryDesc->operation != CMD_SELECT ||
+		 queryDesc->plannedstmt->hasModifyingCTE ||
+		 queryDesc->plannedstmt->rowMarks != NIL) &&
+		pgrepl_fence_handing_over())
+		ereport(ERROR,
+				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
+				 errmsg("cannot write: this node is fenced"),
+				 errdetail_internal("%s", pgrepl_fence_reason_text(pgrepl_fence_reason())),
+				 errhint("Connect to the current primary: see pgrepl.nodes.")));
+
+	if (prev_executor_start)
+		prev_executor_start(queryDesc, eflags);
+	else
+		standard_ExecutorStart(queryDesc, eflags);
+}
+
 /* Called from _PG_init, so that every backend checks its commits. */
 void
 pgrepl_fence_install_hooks(void)
 {
 	RegisterXactCallback(fence_xact_callback, NULL);
+	prev_executor_start = ExecutorStart_hook;
+	ExecutorStart_hook = fence_executor_start;
 }
 
 /*

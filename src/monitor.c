@@ -43,6 +43,7 @@
 #include "sample.h"
 #include "settings.h"
 #include "state.h"
+#include "switchover.h"
 #include "vote.h"
 
 /* Seconds before the postmaster restarts a monitor that exited abnormally. */
@@ -203,7 +204,10 @@ cluster_step(PgreplPeerView *self, bool tick)
 	/* Published first: what the election acts on is visible no later. */
 	pgrepl_state_publish_views(views, n);
 	if (self->name[0] != '\0' && peers_self_listed())
+	{
 		election_step(views, n, GetCurrentTimestamp(), tick);
+		switchover_step(views, n, GetCurrentTimestamp());
+	}
 	else
 		election_not_member();
 }
@@ -295,6 +299,7 @@ pgrepl_monitor_main(Datum main_arg)
 	pgrepl_state_set_worker(MyProcPid);
 	on_shmem_exit(peers_shutdown, (Datum) 0);
 	election_init();
+	switchover_init();
 
 	tick_context = AllocSetContextCreate(TopMemoryContext,
 										 "pgrepl monitor tick",
@@ -337,6 +342,7 @@ pgrepl_monitor_main(Datum main_arg)
 		cluster_step(&self, ticked);
 		peers_step(GetCurrentTimestamp());
 
-		wait_for_events(Min(due, peers_next_wakeup()));
+		wait_for_events(Min(Min(due, peers_next_wakeup()),
+							switchover_next_wakeup()));
 	}
 }

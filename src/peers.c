@@ -27,6 +27,14 @@
  * leader copies its list over (pgrepl.copy_members() on the witness) once
  * per connection, and again whenever the list or the term changes.
  *
+ * Other parts of the monitor may send a peer an errand: one query of their
+ * own (switchover.c's hand-over calls), sent ahead of the next heartbeat,
+ * one at a time per peer, whose answer, or failure, goes back to them with
+ * the tag they gave it.
+ *
+ * A node that becomes the leader of its term sends its next heartbeats at
+ * once: only heartbeats sent as leader renew its lease, and it has none.
+ *
  * A standby that is not yet a member, or is listed with another connection
  * string, registers itself by calling pgrepl.register_node() on whichever
  * peer answers as the primary: that is how a standby cloned from the
@@ -53,6 +61,7 @@
 #include "election.h"
 #include "peers.h"
 #include "settings.h"
+#include "switchover.h"
 #include "vote.h"
 
 typedef enum PeerConnState
@@ -70,8 +79,13 @@ typedef enum PeerQuery
 	QUERY_VOTE,
 	QUERY_COPY_MEMBERS,
 	QUERY_SHARE_PAUSE,
+	QUERY_ERRAND,
 	QUERY_SHARE_MARKS
 } PeerQuery;
+
+/* Longest query text and parameter of an errand (peers_send_errand). */
+#define ERRAND_SQL_LEN		256
+#define ERRAND_PARAM_LEN	64
 
 /* How long a leader waits to copy the members' list again after a refusal. */
 #define COPY_RETRY_MS	(10 * 1000)
@@ -118,6 +132,14 @@ typedef struct Peer
 	uint64		marks_seq;
 	TimestampTz next_marks;
 
+	/* An errand to send (pending), or sent and not answered (in flight). */
+	bool		errand_pending;
+	bool		errand_in_flight;
+	uint64		errand_tag;		/* of the pending one */
+	uint64		errand_sent_tag;	/* of the one in flight */
+	char		errand_sql[ERRAND_SQL_LEN];
+	int			errand_nparams;
+	char		errand_params[PEERS_ERRAND_MAX_PARAMS][ERRAND_PARAM_LEN];
 } Peer;
 
 static Peer peers[PGREPL_MAX_NODES];
@@ -143,6 +165,8 @@ static char vote_candidate[NAMEDATALEN];
 /* Registration of this node through the primary, when it is needed. */
 static bool want_register = false;
 static TimestampTz next_register = 0;
+
+static Peer *find_peer(const char *name);
 
 static void
 disconnect(Peer *p)
@@ -182,6 +206,11 @@ set_error(Peer *p, const char *message)
 static void
 peer_failed(Peer *p, TimestampTz now, const char *why)
 {
+	if (p->errand_in_flight)
+	{
+		p->errand_in_flight = false;
+		switchover_errand_answered(p->view.name, p->errand_sent_tag, NULL, why);
+	}
 	set_error(p, why);
 	if (p->view.failures == 0)
 		ereport(LOG,
@@ -368,6 +397,20 @@ send_query(Peer *p, TimestampTz now)
 		p->vote_term = vote_request.term;
 		p->vote_dry_run = vote_request.dry_run;
 		p->vote_pending = false;
+	}
+	else if (p->errand_pending)
+	{
+		const char *params[PEERS_ERRAND_MAX_PARAMS];
+		int			i;
+
+		for (i = 0; i < p->errand_nparams; i++)
+			params[i] = p->errand_params[i];
+		ok = PQsendQueryParams(p->conn, p->errand_sql, p->errand_nparams,
+							   NULL, params, NULL, NULL, 0);
+		p->query = QUERY_ERRAND;
+		p->errand_pending = false;
+		p->errand_in_flight = true;
+		p->errand_sent_tag = p->errand_tag;
 	}
 	else if (want_register && now >= next_register && p->view.has_reply &&
 		p->view.role == PGREPL_ROLE_PRIMARY)
@@ -563,6 +606,13 @@ query_answered(Peer *p, PGresult *res, TimestampTz now)
 	{
 		const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
 
+		if (p->query == QUERY_ERRAND)
+		{
+			p->errand_in_flight = false;
+			switchover_errand_answered(p->view.name, p->errand_sent_tag, NULL,
+									   msg ? msg : "error");
+			return;
+		}
 		if (p->query == QUERY_VOTE)
 		{
 			election_vote_answered(p->view.name, p->vote_term, p->vote_dry_run,
@@ -612,6 +662,11 @@ query_answered(Peer *p, PGresult *res, TimestampTz now)
 				(errmsg("pgrepl registered node \"%s\" with primary \"%s\"",
 						self_view.name, p->view.name)));
 		want_register = false;
+	}
+	else if (p->query == QUERY_ERRAND)
+	{
+		p->errand_in_flight = false;
+		switchover_errand_answered(p->view.name, p->errand_sent_tag, res, NULL);
 	}
 	else if (p->query == QUERY_VOTE)
 		vote_answered(p, res);
@@ -739,7 +794,8 @@ peers_step(TimestampTz now)
 					peer_failed(p, now, "timed out waiting for an answer");
 				break;
 			case PEER_READY:
-				if (now >= p->next_heartbeat || p->vote_pending)
+				if (now >= p->next_heartbeat || p->vote_pending ||
+					p->errand_pending)
 					send_query(p, now);
 				break;
 		}
@@ -791,6 +847,42 @@ peers_cancel_votes(void)
 		peers[i].vote_pending = false;
 }
 
+/*
+ * Send the named peer an errand: the query sql with nparams text
+ * parameters (at most PEERS_ERRAND_MAX_PARAMS, each shorter than 64 bytes),
+ * ahead of its next heartbeat, replacing an errand not sent yet.  The
+ * answer, or why there is none, goes to switchover_errand_answered() with
+ * tag.  False if the peer is not a member.
+ */
+bool
+peers_send_errand(const char *peer, uint64 tag, const char *sql,
+				  int nparams, const char *const *params)
+{
+	Peer	   *p = find_peer(peer);
+	int			i;
+
+	Assert(nparams <= PEERS_ERRAND_MAX_PARAMS);
+	if (p == NULL)
+		return false;
+	p->errand_pending = true;
+	p->errand_tag = tag;
+	strlcpy(p->errand_sql, sql, sizeof(p->errand_sql));
+	p->errand_nparams = nparams;
+	for (i = 0; i < nparams; i++)
+		strlcpy(p->errand_params[i], params[i], ERRAND_PARAM_LEN);
+	return true;
+}
+
+/* Forget every errand not sent yet. */
+void
+peers_cancel_errands(void)
+{
+	int			i;
+
+	for (i = 0; i < npeers; i++)
+		peers[i].errand_pending = false;
+}
+
 /* When peers_step next has something to do. */
 TimestampTz
 peers_next_wakeup(void)
@@ -804,7 +896,7 @@ peers_next_wakeup(void)
 
 		if (p->state == PEER_CONNECTING || p->state == PEER_QUERYING)
 			next = Min(next, p->deadline);
-		else if (p->state == PEER_READY && p->vote_pending)
+		else if (p->state == PEER_READY && (p->vote_pending || p->errand_pending))
 			next = 0;
 		else
 			next = Min(next, p->next_heartbeat);
@@ -966,6 +1058,15 @@ peers_conninfo(const char *name)
 void
 peers_set_self(const PgreplPeerView *self)
 {
+	static bool was_leading = false;
+	int			i;
+
+	if (self->leader && !was_leading)
+	{
+		for (i = 0; i < npeers; i++)
+			peers[i].next_heartbeat = 0;
+	}
+	was_leading = self->leader;
 	self_view = *self;
 }
 

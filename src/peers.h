@@ -27,6 +27,13 @@ extern int	peers_views(const PgreplPeerView *self, PgreplPeerView *views);
 extern void peers_request_votes(const PgreplVoteRequest *req);
 extern void peers_cancel_votes(void);
 extern int	peers_holding_marks(uint64 term, uint64 seq);
+
+/* At most this many parameters to an errand. */
+#define PEERS_ERRAND_MAX_PARAMS	6
+
+extern bool peers_send_errand(const char *peer, uint64 tag, const char *sql,
+							  int nparams, const char *const *params);
+extern void peers_cancel_errands(void);
 extern void peers_shutdown(int code, Datum arg);
 
 #endif							/* PGREPL_PEERS_H */

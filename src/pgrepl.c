@@ -17,6 +17,7 @@
 #include "miscadmin.h"
 
 #include "fence.h"
+#include "handover.h"
 #include "http.h"
 #include "monitor.h"
 #include "settings.h"
@@ -42,6 +43,7 @@ _PG_init(void)
 	pgrepl_define_settings();
 	pgrepl_state_install_hooks();
 	pgrepl_fence_install_hooks();
+	pgrepl_handover_install_hooks();
 	pgrepl_monitor_register();
 	pgrepl_http_register();
 }

@@ -41,6 +41,7 @@
 #include "storage/shmem.h"
 
 #include "fence.h"
+#include "handover.h"
 #include "rpo.h"
 #include "settings.h"
 #include "state.h"
@@ -73,13 +74,13 @@ typedef struct PgreplShared
 	char		sync_names[PGREPL_MAX_NODES][NAMEDATALEN];
 
 	/*
-	 * An operator's request for the monitor (a promotion) and its outcome.
-	 * Requests are numbered; request is the one waiting to be taken, 0 if
-	 * none; done is the last one finished.
+	 * An operator's request for the monitor (a promotion, a switchover) and
+	 * its outcome.  Requests are numbered; request is the one waiting to be
+	 * taken, 0 if none; done is the last one finished.
 	 */
 	uint64		last_request;
 	uint64		request;
-	bool		request_force;
+	PgreplRequestKind request_kind;
 	uint64		done;
 	bool		done_ok;
 	char		done_message[PGREPL_NOTE_LEN];
@@ -124,8 +125,10 @@ state_request(void)
 	RequestAddinShmemSpace(pgrepl_fence_shmem_size());
 	RequestAddinShmemSpace(pgrepl_rpo_shmem_size());
 	RequestAddinShmemSpace(pgrepl_stats_shmem_size());
+	RequestAddinShmemSpace(pgrepl_handover_shmem_size());
 	RequestNamedLWLockTranche("pgrepl", 1);
 	RequestNamedLWLockTranche("pgrepl vote", 1);
+	RequestNamedLWLockTranche("pgrepl switchover", 1);
 }
 
 #if PG_VERSION_NUM >= 150000
@@ -176,6 +179,8 @@ pgrepl_shmem_startup(void)
 	pgrepl_fence_shmem_init();
 	pgrepl_rpo_shmem_init();
 	pgrepl_stats_shmem_init();
+	/* After fence.c's: a hand-over in progress fences from the start. */
+	pgrepl_handover_shmem_init();
 	LWLockRelease(AddinShmemInitLock);
 }
 
@@ -558,12 +563,12 @@ pgrepl_state_read_note(char *note)
 }
 
 /*
- * Hand the monitor a request to promote this node, replacing any request
- * it has not taken yet, and wake it.  Returns the request's number, for
+ * Hand the monitor a request, replacing any request it has not taken yet,
+ * and wake it.  Returns the request's number, for
  * pgrepl_state_request_outcome(); 0 if no monitor runs.
  */
 uint64
-pgrepl_state_post_request(bool force)
+pgrepl_state_post_request(PgreplRequestKind kind)
 {
 	PgreplShared *s = state();
 	uint64		id = 0;
@@ -573,7 +578,7 @@ pgrepl_state_post_request(bool force)
 	{
 		id = ++s->last_request;
 		s->request = id;
-		s->request_force = force;
+		s->request_kind = kind;
 		SetLatch(s->worker_latch);
 	}
 	LWLockRelease(s->lock);
@@ -594,7 +599,7 @@ pgrepl_state_wake_worker(void)
 
 /* For the monitor: take the request waiting, if any. */
 bool
-pgrepl_state_take_request(uint64 *id, bool *force)
+pgrepl_state_take_request(uint64 *id, PgreplRequestKind *kind)
 {
 	PgreplShared *s = state();
 	bool		found;
@@ -604,7 +609,7 @@ pgrepl_state_take_request(uint64 *id, bool *force)
 	if (found)
 	{
 		*id = s->request;
-		*force = s->request_force;
+		*kind = s->request_kind;
 		s->request = 0;
 	}
 	LWLockRelease(s->lock);

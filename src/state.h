@@ -47,17 +47,26 @@ extern void pgrepl_state_publish_views(const PgreplPeerView *views, int n);
 /* Longest note the monitor leaves for pgrepl.status. */
 #define PGREPL_NOTE_LEN		1024
 
+/* What an operator's request asks of the monitor. */
+typedef enum PgreplRequestKind
+{
+	PGREPL_REQUEST_PROMOTE,		/* pgrepl.promote(): stand for election now */
+	PGREPL_REQUEST_PROMOTE_FORCE,	/* pgrepl.promote(force => true) */
+	PGREPL_REQUEST_TAKE_OVER,	/* stand now: the primary hands over to us */
+	PGREPL_REQUEST_SWITCHOVER	/* pgrepl.switchover(), on the primary */
+} PgreplRequestKind;
+
 extern void pgrepl_state_set_note(const char *note);
-extern bool pgrepl_state_take_request(uint64 *id, bool *force);
 extern void pgrepl_state_set_sync(bool has_sync, int k,
 								  const char *const *names, int n);
+extern bool pgrepl_state_take_request(uint64 *id, PgreplRequestKind *kind);
 extern void pgrepl_state_finish_request(uint64 id, bool ok,
 										const char *message);
 
 /* For readers. */
 extern void pgrepl_state_read_note(char *note);
-extern uint64 pgrepl_state_post_request(bool force);
 extern bool pgrepl_state_read_sync(int *k, char names[][NAMEDATALEN], int *n);
+extern uint64 pgrepl_state_post_request(PgreplRequestKind kind);
 extern void pgrepl_state_wake_worker(void);
 extern bool pgrepl_state_request_outcome(uint64 id, bool *ok, char *message);
 extern bool pgrepl_state_read_sample(PgreplSample *dst, pid_t *worker_pid);

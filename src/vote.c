@@ -39,6 +39,7 @@
 #include "storage/shmem.h"
 #include "utils/timestamp.h"
 
+#include "handover.h"
 #include "sample.h"
 #include "settings.h"
 #include "state.h"
@@ -511,6 +512,25 @@ pgrepl_end_forced_lead(void)
 	LWLockRelease(s->lock);
 }
 
+/*
+ * Run fn(arg) with the vote lock held, so that no vote is decided
+ * meanwhile, and return this node's term as it was then.  For a primary
+ * revoking a hand-over: once a voter answered, with its term, that it
+ * dropped it, no vote it decides later can rely on it.
+ */
+uint64
+pgrepl_with_vote_lock(void (*fn) (void *), void *arg)
+{
+	VoteShared *s = shared();
+	uint64		term;
+
+	LWLockAcquire(s->lock, LW_EXCLUSIVE);
+	fn(arg);
+	term = s->state.term;
+	LWLockRelease(s->lock);
+	return term;
+}
+
 /* The monitor heard a healthy primary at "when". */
 void
 pgrepl_note_primary_contact(TimestampTz when)
@@ -545,6 +565,12 @@ pgrepl_last_primary_contact(void)
  *	- While this node still hears a healthy primary, within the failover
  *	  timeout, it refuses: one standby that lost its primary cannot depose
  *	  a primary the others still hear.
+ *	- Except for a hand-over (handover.c): the primary of term T, fenced,
+ *	  told this node it steps down in favour of the candidate, who asks
+ *	  for term T + 1.  Then neither of the two rules above applies to that
+ *	  one candidate in that one term; the others do (the old primary takes
+ *	  for its own WAL position where its WAL ended once fenced, see
+ *	  pgrepl_handover_permits()).
  *	- A candidate behind us in WAL (on an older timeline, or behind on the
  *	  same one) is refused, so the winner holds every record a majority has.
  *	- One vote per term: a second candidate in a term we voted in is refused.
@@ -560,21 +586,26 @@ pgrepl_decide_vote(const PgreplVoteRequest *req, uint64 *my_term,
 	TimeLineID	my_tli = 0;
 	XLogRecPtr	my_lsn = InvalidXLogRecPtr;
 	bool		has_wal = (pgrepl_node_kind == PGREPL_KIND_DATA);
+	bool		handover;
 
 	if (has_wal)
 		my_lsn = pgrepl_current_wal(&my_tli);
 
 	LWLockAcquire(s->lock, LW_EXCLUSIVE);
 
+	/* Under the lock: a revocation of the hand-over waits for it. */
+	handover = pgrepl_handover_permits(req->candidate, req->term, &my_lsn);
+
 	if (req->term < s->state.term ||
 		(req->dry_run && req->term <= s->state.term))
 		snprintf(reason, reason_len, "term " UINT64_FORMAT " is not past term " UINT64_FORMAT,
 				 req->term, s->state.term);
 	else if (has_wal && !RecoveryInProgress() &&
-			 s->state.leader_term == s->state.term)
+			 s->state.leader_term == s->state.term && !handover)
 		snprintf(reason, reason_len, "this node is the primary of term " UINT64_FORMAT,
 				 s->state.term);
-	else if (!TimestampDifferenceExceeds(contact, now, pgrepl_failover_timeout))
+	else if (!handover &&
+			 !TimestampDifferenceExceeds(contact, now, pgrepl_failover_timeout))
 		snprintf(reason, reason_len, "this node still hears a primary");
 	else if (pgrepl_is_marked(&s->state, req->candidate))
 		snprintf(reason, reason_len, "the primary of term " UINT64_FORMAT " marked the candidate unelectable: it may lack acknowledged commits",

@@ -60,6 +60,7 @@ extern void pgrepl_set_marks(const char *const *names, int n);
 extern bool pgrepl_take_marks(uint64 term, uint64 seq,
 							  const char *const *names, int n);
 extern bool pgrepl_take_pause(bool paused, uint64 version);
+extern uint64 pgrepl_with_vote_lock(void (*fn) (void *), void *arg);
 extern bool pgrepl_decide_vote(const PgreplVoteRequest *req, uint64 *my_term,
 							   char *reason, Size reason_len);
 
