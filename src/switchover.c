@@ -629,7 +629,10 @@ stop_walsenders(pid_t spare)
 
 /*
  * Deposed: stop streaming WAL from this node for good (until it restarts):
- * what it writes from now on, no other node should have.
+ * what it writes from now on, no other node should have.  But for the
+ * target's: its promotion ends it soon enough, and ended sooner, it would
+ * keep its startup process waiting to retry (wal_retrieve_retry_interval,
+ * 5 s by default) before that noticed the promotion.
  */
 static void
 stop_streaming(void)
@@ -637,7 +640,7 @@ stop_streaming(void)
 	if (so.streaming_stopped)
 		return;
 	so.streaming_stopped = true;
-	(void) stop_walsenders(0);
+	(void) stop_walsenders(so.target_walsender);
 	ereport(LOG,
 			(errmsg("pgrepl stopped streaming WAL from this node: it handed its role over")));
 }
