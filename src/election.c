@@ -725,7 +725,11 @@ standby_step(const PgreplPeerView *views, int nviews, TimestampTz now)
 			end_election(now, "a primary was heard", pgrepl_heartbeat_timeout());
 		election.lag_reported = false;
 		election.lost[0] = '\0';
-		clear_note();
+		if (reachable < majority)
+			set_note("a primary is heard, but no majority of voters reachable (%d of %d, %d needed): it cannot commit",
+					 reachable, nviews, majority);
+		else
+			clear_note();
 		return;
 	}
 

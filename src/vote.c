@@ -559,12 +559,12 @@ pgrepl_last_primary_contact(void)
  * dry run) is on disk before this returns.
  *
  *	- A term behind ours is refused.
- *	- A primary that leads its term (or a lone primary that never saw an
- *	  election) votes for no successor: if it is cut off, the others elect
- *	  without it.
+ *	- A node that leads its term votes for no successor, also while it is
+ *	  still being promoted: if it is cut off, the others elect without it.
  *	- While this node still hears a healthy primary, within the failover
  *	  timeout, it refuses: one standby that lost its primary cannot depose
- *	  a primary the others still hear.
+ *	  a primary the others still hear.  A vote granted counts as hearing
+ *	  one, so that the winner is not deposed before it is promoted.
  *	- Except for a hand-over (handover.c): the primary of term T, fenced,
  *	  told this node it steps down in favour of the candidate, who asks
  *	  for term T + 1.  Then neither of the two rules above applies to that
@@ -600,8 +600,7 @@ pgrepl_decide_vote(const PgreplVoteRequest *req, uint64 *my_term,
 		(req->dry_run && req->term <= s->state.term))
 		snprintf(reason, reason_len, "term " UINT64_FORMAT " is not past term " UINT64_FORMAT,
 				 req->term, s->state.term);
-	else if (has_wal && !RecoveryInProgress() &&
-			 s->state.leader_term == s->state.term && !handover)
+	else if (has_wal && s->state.leader_term == s->state.term && !handover)
 		snprintf(reason, reason_len, "this node is the primary of term " UINT64_FORMAT,
 				 s->state.term);
 	else if (!handover &&
@@ -625,7 +624,17 @@ pgrepl_decide_vote(const PgreplVoteRequest *req, uint64 *my_term,
 	{
 		granted = true;
 		if (!req->dry_run)
+		{
 			persist_vote(s, req->term, req->candidate);
+
+			/*
+			 * The winner needs a moment to be promoted and heard as a
+			 * primary: until then count the vote as contact with one, so
+			 * that this node neither stands nor votes for a later term and
+			 * deposes it on the way.
+			 */
+			pgrepl_note_primary_contact(now);
+		}
 	}
 
 	*my_term = s->state.term;
