@@ -169,8 +169,19 @@ sub poll_ok
 {
 	my ($node, $query, $name) = @_;
 	local $Test::Builder::Level = $Test::Builder::Level + 1;
+	my $deadline = time() + $PostgreSQL::Test::Utils::timeout_default;
+	my $ok;
 
-	my $ok = $node->poll_query_until('postgres', $query);
+	# A server that is starting, or being restarted by a rejoin, may refuse
+	# psql, which then exits before reading its query: IPC::Run reports
+	# that as a broken pipe and dies.  Poll again until the deadline.
+	for (;;)
+	{
+		$ok = eval { $node->poll_query_until('postgres', $query) };
+		last if defined $ok;
+		die $@ unless $@ =~ /Broken pipe/ && time() < $deadline;
+		usleep(100_000);
+	}
 	ok($ok, $name) or show_state($node);
 	return $ok;
 }
