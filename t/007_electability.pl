@@ -263,14 +263,17 @@ sub write_wal_mb
 # voted for it; it must not depose it by winning term 3 meanwhile.
 #
 {
-	my ($slow1, $slow2, $slow3) = new_cluster(2, prefix => 'slow');
+	# slow3 starts with failover off, so that slow2 wins term 2 whatever
+	# the timing; it is turned on once slow3 has voted for slow2.
+	my ($slow1, $slow2, $slow3) = new_cluster(2,
+		prefix => 'slow',
+		extra => { slow3 => "pgrepl.failover = off\n" });
 
 	$slow1->safe_psql('postgres',
 		'CREATE TABLE t (id int); INSERT INTO t SELECT generate_series(1, 100)');
 	$slow1->wait_for_catchup($_) foreach ($slow2, $slow3);
 	my %offset = map { $_->name => -s $_->logfile } ($slow2, $slow3);
 
-	# slow2 comes first by name, with the same WAL and priority as slow3.
 	my $startup = query($slow2,
 		q{SELECT pid FROM pg_stat_activity WHERE backend_type = 'startup'});
 	like($startup, qr/^\d+$/, 'slow2: found its startup process');
@@ -286,6 +289,8 @@ sub write_wal_mb
 		$slow3,
 		qr/pgrepl granted its vote for node "slow2" in term 2/,
 		$offset{slow3}, 'slow3: voted for slow2 in term 2');
+	$slow3->safe_psql('postgres', 'ALTER SYSTEM SET pgrepl.failover = on');
+	$slow3->reload;
 
 	# slow3 hears no primary: slow2 cannot finish its promotion.  Poll
 	# until long after slow3 stood for term 3 (once slow2's head start as
