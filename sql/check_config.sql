@@ -44,6 +44,7 @@ ALTER SYSTEM SET pgrepl.lag_history_size = 86401;
 ALTER SYSTEM SET pgrepl.lag_history_size = 'many';
 ALTER SYSTEM SET pgrepl.node_name = 'Node-1';
 ALTER SYSTEM SET pgrepl.node_name = 'node 1';
+ALTER SYSTEM SET pgrepl.node_name = 'pgrepl_node';
 ALTER SYSTEM SET pgrepl.node_name = 'a_name_longer_than_sixty_three_characters_is_not_a_valid_node_name';
 ALTER SYSTEM SET pgrepl.heartbeat_interval = '9ms';
 ALTER SYSTEM SET pgrepl.heartbeat_interval = '61s';

@@ -190,8 +190,10 @@ SELECT term, fenced FROM pgrepl.status;
 CREATE TEMP TABLE members_before AS SELECT * FROM pgrepl.members;
 SELECT count(*) AS events_before FROM pgrepl.events \gset
 
--- Node names: lowercase letters, digits and underscores, 1 to 63 of them.
+-- Node names: lowercase letters, digits and underscores, 1 to 63 of them,
+-- not beginning with "pgrepl_", which names pgrepl's own replication slots.
 SELECT pgrepl.register_node('Node-1', 'host=127.0.0.1 port=1');
+SELECT pgrepl.register_node('pgrepl_rewind', 'host=127.0.0.1 port=1');
 SELECT pgrepl.register_node('node 1', 'host=127.0.0.1 port=1');
 SELECT pgrepl.register_node('', 'host=127.0.0.1 port=1');
 SELECT pgrepl.register_node(repeat('a', 64), 'host=127.0.0.1 port=1');

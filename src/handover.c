@@ -401,18 +401,6 @@ handover_find_view(const PgreplPeerView *views, int nviews, const char *name)
 	return NULL;
 }
 
-/* Raise an error unless name is a valid node name. */
-void
-handover_check_node_name(const char *name)
-{
-	if (!pgrepl_node_name_is_valid(name))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid node name \"%s\"", name),
-				 errdetail("A node name consists of lowercase letters, digits and underscores, at most %d characters.",
-						   NAMEDATALEN - 1)));
-}
-
 /*
  * Check what a hand-over call says of its sender: a member, the primary
  * leading term as far as this node knows, in this node's term.  The term
@@ -424,7 +412,7 @@ check_leader(const char *leader, int64 term)
 	PgreplTermState ts;
 	char		known[NAMEDATALEN];
 
-	handover_check_node_name(leader);
+	pgrepl_check_node_name(leader);
 	if (term <= 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -470,8 +458,8 @@ pgrepl_hand_over(PG_FUNCTION_ARGS)
 	bool		revoked;
 	PgreplTermState ts;
 
-	handover_check_node_name(leader);
-	handover_check_node_name(heir);
+	pgrepl_check_node_name(leader);
+	pgrepl_check_node_name(heir);
 	if (handover <= 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -528,7 +516,7 @@ pgrepl_revoke_hand_over(PG_FUNCTION_ARGS)
 	RevokeArgs	args;
 	uint64		my_term;
 
-	handover_check_node_name(leader);
+	pgrepl_check_node_name(leader);
 	if (term <= 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -620,7 +608,7 @@ pgrepl_take_over(PG_FUNCTION_ARGS)
 		check_leader(leader, term);
 	else
 	{
-		handover_check_node_name(leader);
+		pgrepl_check_node_name(leader);
 		if (!pgrepl_state_is_member(leader))
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),

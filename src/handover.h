@@ -51,6 +51,5 @@ extern void handover_stand_recorded(void);
 /* Shared with switchover.c. */
 extern const PgreplPeerView *handover_find_view(const PgreplPeerView *views,
 												int nviews, const char *name);
-extern void handover_check_node_name(const char *name);
 
 #endif							/* PGREPL_HANDOVER_H */

@@ -59,18 +59,6 @@ my_role(void)
 	return RecoveryInProgress() ? PGREPL_ROLE_STANDBY : PGREPL_ROLE_PRIMARY;
 }
 
-/* Raise an error unless name is a valid node name. */
-static void
-check_node_name(const char *name)
-{
-	if (!pgrepl_node_name_is_valid(name))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid node name \"%s\"", name),
-				 errdetail("A node name consists of lowercase letters, digits and underscores, at most %d characters.",
-						   NAMEDATALEN - 1)));
-}
-
 /* Membership changes are made on the primary, whence WAL carries them. */
 static void
 check_primary(const char *what)
@@ -164,7 +152,7 @@ pgrepl_heartbeat(PG_FUNCTION_ARGS)
 	PgreplRole	role = my_role();
 	PgreplTermState ts;
 
-	check_node_name(sender);
+	pgrepl_check_node_name(sender);
 	if (sender_term < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -216,7 +204,7 @@ pgrepl_request_vote(PG_FUNCTION_ARGS)
 	uint64		my_term;
 	bool		granted;
 
-	check_node_name(candidate);
+	pgrepl_check_node_name(candidate);
 	if (term <= 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -267,7 +255,7 @@ pgrepl_register_node(PG_FUNCTION_ARGS)
 	Oid			change_types[3] = {TEXTOID, TEXTOID, TEXTOID};
 	Datum		change_values[3];
 
-	check_node_name(name);
+	pgrepl_check_node_name(name);
 	if (!pgrepl_kind_from_name(kind_name, &kind))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -365,7 +353,7 @@ pgrepl_unregister_node(PG_FUNCTION_ARGS)
 	Oid			types[1] = {TEXTOID};
 	Datum		values[1];
 
-	check_node_name(name);
+	pgrepl_check_node_name(name);
 	check_primary("unregister a node");
 	if (strcmp(name, pgrepl_state_node_name()) == 0)
 		ereport(ERROR,
@@ -420,7 +408,7 @@ pgrepl_copy_members(PG_FUNCTION_ARGS)
 	Datum		values[3];
 	int			i;
 
-	check_node_name(leader);
+	pgrepl_check_node_name(leader);
 	if (term <= 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -456,7 +444,7 @@ pgrepl_copy_members(PG_FUNCTION_ARGS)
 	{
 		char	   *name = TextDatumGetCString(names[i]);
 
-		check_node_name(name);
+		pgrepl_check_node_name(name);
 		if (strcmp(name, leader) == 0)
 			leader_listed = true;
 	}
@@ -515,7 +503,7 @@ pgrepl_share_pause(PG_FUNCTION_ARGS)
 	bool		nulls[2] = {0};
 	PgreplTermState ts;
 
-	check_node_name(sender);
+	pgrepl_check_node_name(sender);
 	if (version <= 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -561,7 +549,7 @@ pgrepl_share_marks(PG_FUNCTION_ARGS)
 	PgreplTermState ts;
 	int			i;
 
-	check_node_name(sender);
+	pgrepl_check_node_name(sender);
 	if (term <= 0 || seq <= 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -581,7 +569,7 @@ pgrepl_share_marks(PG_FUNCTION_ARGS)
 	for (i = 0; i < n; i++)
 	{
 		names[i] = TextDatumGetCString(elems[i]);
-		check_node_name(names[i]);
+		pgrepl_check_node_name(names[i]);
 	}
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");

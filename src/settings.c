@@ -121,13 +121,18 @@ pgrepl_lease_time(void)
  * node by, so it must be usable as all three: a non-empty string of
  * lowercase letters, digits and underscores that fits in a NAME.  Those are
  * exactly the characters a physical replication slot name may contain.
+ * Names beginning with "pgrepl_" are kept for pgrepl's own slots.
  */
+#define NODE_NAME_RULE \
+	"A node name consists of lowercase letters, digits and underscores, at most %d characters, and does not begin with \"pgrepl_\"."
+
 bool
 pgrepl_node_name_is_valid(const char *name)
 {
 	const char *p;
 
-	if (name[0] == '\0' || strlen(name) >= NAMEDATALEN)
+	if (name[0] == '\0' || strlen(name) >= NAMEDATALEN ||
+		strncmp(name, "pgrepl_", 7) == 0)
 		return false;
 	for (p = name; *p; p++)
 	{
@@ -135,6 +140,17 @@ pgrepl_node_name_is_valid(const char *name)
 			return false;
 	}
 	return true;
+}
+
+/* Raise an error unless name is a valid node name. */
+void
+pgrepl_check_node_name(const char *name)
+{
+	if (!pgrepl_node_name_is_valid(name))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid node name \"%s\"", name),
+				 errdetail(NODE_NAME_RULE, NAMEDATALEN - 1)));
 }
 
 /* Empty means "derive a name"; anything else must be a valid node name. */
@@ -145,8 +161,7 @@ check_node_name(char **newval, void **extra, GucSource source)
 		return true;
 
 	GUC_check_errcode(ERRCODE_INVALID_PARAMETER_VALUE);
-	GUC_check_errdetail("A node name consists of lowercase letters, digits and underscores, at most %d characters.",
-						NAMEDATALEN - 1);
+	GUC_check_errdetail(NODE_NAME_RULE, NAMEDATALEN - 1);
 	return false;
 }
 

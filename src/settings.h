@@ -44,6 +44,7 @@ extern const char *pgrepl_synchronous_mode_name(PgreplSyncMode mode);
 extern const char *pgrepl_kind_name(PgreplNodeKind kind);
 extern bool pgrepl_kind_from_name(const char *name, PgreplNodeKind *kind);
 extern bool pgrepl_node_name_is_valid(const char *name);
+extern void pgrepl_check_node_name(const char *name);
 extern int	pgrepl_heartbeat_timeout(void);
 extern int	pgrepl_lease_time(void);
 

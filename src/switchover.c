@@ -327,7 +327,7 @@ pgrepl_switchover(PG_FUNCTION_ARGS)
 	{
 		const char *name = NameStr(*PG_GETARG_NAME(0));
 
-		handover_check_node_name(name);
+		pgrepl_check_node_name(name);
 		if (strcmp(name, self) == 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
