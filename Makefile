@@ -21,6 +21,7 @@ OBJS = \
 	src/fence.o \
 	src/election.o \
 	src/rejoin.o \
+	src/rewind_wal.o \
 	src/monitor.o \
 	src/views.o \
 	src/admin.o \

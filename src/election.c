@@ -26,7 +26,8 @@
  * there (ALTER SYSTEM and a reload), keeping the rest of the connection
  * string (user, SSL settings) as it was, and streams through the slot the
  * new primary keeps for it.  A primary creates a physical slot for every
- * other data member, named after it, as soon as it leads.
+ * other data member, named after it, as soon as it leads; a standby drops
+ * those it kept as a primary (rewind_wal.c).
  *
  * An operator may ask a standby to stand for election at once
  * (pgrepl.promote()): the same election, without waiting for the failover
@@ -71,6 +72,7 @@
 #include "members.h"
 #include "peers.h"
 #include "rejoin.h"
+#include "rewind_wal.h"
 #include "settings.h"
 #include "state.h"
 #include "stats.h"
@@ -1063,8 +1065,9 @@ write_events(void *arg)
 /*
  * On a primary that leads: make the slots its standbys will stream
  * through, at once when it starts to lead, since they follow it within a
- * heartbeat, and then every tick, for members that joined since; and write
- * the events it owes, once it may commit.
+ * heartbeat, and then every tick, for members that joined since, and keep
+ * the WAL its own rewind would need (rewind_wal.c); and write the events
+ * it owes, once it may commit.
  */
 static void
 leader_duties(const PgreplPeerView *views, int nviews, bool tick)
@@ -1081,6 +1084,7 @@ leader_duties(const PgreplPeerView *views, int nviews, bool tick)
 
 		if (pgrepl_in_transaction("create replication slots", make_slots, &args))
 			slots_term = ts.term;
+		rewind_wal_keep(views, nviews);
 	}
 	if (npending_events > 0 && pgrepl_fence_reason() == PGREPL_FENCE_NONE &&
 		pgrepl_in_transaction("record events", write_events, NULL))
@@ -1155,6 +1159,8 @@ election_step(const PgreplPeerView *views, int nviews, TimestampTz now,
 			follow_leader(self);
 		if (has_leader)
 			nudge_wal_receiver(now);
+		if (tick)
+			rewind_wal_release(views, nviews);
 	}
 	rejoin_step(views, nviews, now, tick, note, sizeof(note));
 	publish_note();

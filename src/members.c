@@ -258,6 +258,39 @@ pgrepl_ensure_slot(const char *name)
 }
 
 /*
+ * The WAL position the physical slot named name holds, and whether a
+ * process streams through it (active may be NULL); false if there is no
+ * such slot or it holds no WAL.  Reads shared memory only, so that the
+ * monitor may ask every tick, outside any transaction.
+ */
+bool
+pgrepl_slot_position(const char *name, XLogRecPtr *lsn, bool *active)
+{
+	bool		found = false;
+	int			i;
+
+	LWLockAcquire(ReplicationSlotControlLock, LW_SHARED);
+	for (i = 0; i < max_replication_slots && !found; i++)
+	{
+		ReplicationSlot *slot = &ReplicationSlotCtl->replication_slots[i];
+
+		if (!slot->in_use)
+			continue;
+		SpinLockAcquire(&slot->mutex);
+		if (SlotIsPhysical(slot) && strcmp(NameStr(slot->data.name), name) == 0)
+		{
+			found = !XLogRecPtrIsInvalid(slot->data.restart_lsn);
+			*lsn = slot->data.restart_lsn;
+			if (active)
+				*active = (slot->active_pid != 0);
+		}
+		SpinLockRelease(&slot->mutex);
+	}
+	LWLockRelease(ReplicationSlotControlLock);
+	return found;
+}
+
+/*
  * Append an event to pgrepl.events, with a term if term is not NULL, that
  * happened at "at", or now if that is 0: an event of a node that could not
  * write it at once keeps its time.  Runs in the caller's transaction, with

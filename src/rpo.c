@@ -36,11 +36,11 @@
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "port/atomics.h"
-#include "replication/slot.h"
 #include "storage/latch.h"
 #include "storage/shmem.h"
 #include "utils/timestamp.h"
 
+#include "members.h"
 #include "rpo.h"
 #include "settings.h"
 #include "state.h"
@@ -79,32 +79,6 @@ pgrepl_rpo_shmem_init(void)
 	}
 }
 
-/* The position the physical slot named name holds, if there is one. */
-static bool
-slot_position(const char *name, XLogRecPtr *lsn)
-{
-	bool		found = false;
-	int			i;
-
-	LWLockAcquire(ReplicationSlotControlLock, LW_SHARED);
-	for (i = 0; i < max_replication_slots && !found; i++)
-	{
-		ReplicationSlot *slot = &ReplicationSlotCtl->replication_slots[i];
-
-		if (!slot->in_use)
-			continue;
-		SpinLockAcquire(&slot->mutex);
-		if (strcmp(NameStr(slot->data.name), name) == 0)
-		{
-			found = !XLogRecPtrIsInvalid(slot->data.restart_lsn);
-			*lsn = slot->data.restart_lsn;
-		}
-		SpinLockRelease(&slot->mutex);
-	}
-	LWLockRelease(ReplicationSlotControlLock);
-	return found;
-}
-
 /*
  * The exposure of one standby: the age of the oldest WAL it has not
  * flushed, as its WAL sender or else its slot tells; false if neither does.
@@ -124,7 +98,7 @@ standby_exposure(const PgreplSample *sample, const char *name,
 			!XLogRecPtrIsInvalid(r->flush_lsn))
 			lsn = Max(lsn, r->flush_lsn);
 	}
-	if (XLogRecPtrIsInvalid(lsn) && !slot_position(name, &lsn))
+	if (XLogRecPtrIsInvalid(lsn) && !pgrepl_slot_position(name, &lsn, NULL))
 		return false;
 	*exposure = (lsn >= sample->node.write_lsn) ? 0 : walclock_age(lsn, now);
 	return true;

@@ -27,11 +27,10 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use Time::HiRes qw(usleep);
 
-# pg_rewind, which the rejoin may need, needs hint bits WAL-logged, and
-# the old primary's WAL back to its last checkpoint before the new
-# primary's timeline forked off: pgrepl_rejoin stops it cleanly first, and
-# that shutdown checkpoint would recycle the segment otherwise.
-my $hints = "wal_log_hints = on\nwal_keep_size = '256MB'\n";
+# pg_rewind, which the rejoin needs, needs hint bits WAL-logged.  It also
+# needs the old primary's WAL back to its last checkpoint before the new
+# primary's timeline forked off, which pgrepl keeps: no wal_keep_size here.
+my $hints = "wal_log_hints = on\n";
 my @nodes = new_cluster(2,
 	extra => { node1 => $hints, node2 => $hints, node3 => $hints });
 my ($node1, $node2, $node3) = @nodes;
@@ -147,6 +146,17 @@ sub wait_acked
 
 wait_acked(100, $node1->port, 'the client writes to node1');
 
+# Put node1's last checkpoint before the switchover in an earlier WAL
+# segment than the fork: the clean shutdown of node1 before its rewind
+# would then remove that segment, unless the pgrepl_rewind slot keeps it.
+$node1->safe_psql('postgres', 'CHECKPOINT');
+poll_ok(
+	$node1, q{
+	SELECT restart_lsn = (SELECT redo_lsn FROM pg_control_checkpoint())
+	FROM pg_replication_slots WHERE slot_name = 'pgrepl_rewind'},
+	'node1: the pgrepl_rewind slot keeps WAL from the latest checkpoint on');
+$node1->safe_psql('postgres', 'SELECT pg_switch_wal()');
+
 #
 # The switchover.
 #
@@ -195,6 +205,30 @@ poll_ok(
 	SELECT count(*) = 1 FROM pgrepl.events
 	WHERE node_name = 'node1' AND event = 'rejoined'},
 	'node2: pgrepl.events records that node1 rejoined');
+is(query($node1, 'SELECT count(*) FROM pg_replication_slots'),
+	'0', 'node1: a standby now, it keeps no slots of its time as primary');
+poll_ok(
+	$node2, q{
+	SELECT count(*) = 1 FROM pg_replication_slots
+	WHERE slot_name = 'pgrepl_rewind' AND NOT active},
+	'node2: keeps WAL for its own rewind in the pgrepl_rewind slot');
+
+# A slot a standby kept from a time as primary (here made by hand, as a
+# node demoted without pg_rewind would have it) only holds WAL there:
+# pgrepl drops it, and leaves other slots alone.
+$log_offset = -s $node3->logfile;
+$node3->safe_psql('postgres',
+	"SELECT pg_create_physical_replication_slot(name, true) FROM unnest('{node1,pgrepl_rewind,not_pgrepls}'::text[]) AS name"
+);
+poll_ok(
+	$node3, q{
+	SELECT array_agg(slot_name) = '{not_pgrepls}' FROM pg_replication_slots},
+	'node3: drops the slots named after members or pgrepl_rewind');
+ok( $node3->log_contains(
+		qr/dropped replication slot "pgrepl_rewind", which this node kept while it was primary/,
+		$log_offset),
+	'node3: logs the slots it dropped');
+$node3->safe_psql('postgres', "SELECT pg_drop_replication_slot('not_pgrepls')");
 
 # No acknowledged write is missing.
 my @acked = acked();
