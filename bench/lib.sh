@@ -1,6 +1,6 @@
 # shellcheck shell=bash
-# bench/lib.sh: the throwaway cluster that bench/overhead and
-# bench/view-latency measure, and the helpers both need.
+# bench/lib.sh: the throwaway cluster that the benchmarks measure, and the
+# helpers they share.
 #
 # Sourced, never run.  The scripts run as root, but PostgreSQL refuses to,
 # so every server, psql and pgbench runs as the unprivileged "postgres"
@@ -23,11 +23,16 @@
 # and bench_node.conf and never changes.  pgrepl's node name is not set: it
 # derives it from cluster_name, which is the node's name.
 #
+# The benchmarks that need pgrepl to run a cluster (fail over, switch over,
+# manage synchronous replication) build it with create_member_cluster
+# instead: pgrepl loaded on every node, each a member with its name and a
+# connection string its peers use over TCP, in bench_preload.conf too.
+#
 # Every wait polls a condition with a deadline of $BENCH_TIMEOUT seconds and
 # names what it waited for when it gives up; nothing waits a fixed time.
 #
 # Callers use "set -euo pipefail", set BENCH_PORT's default before sourcing
-# (each script has its own range, so that both can run at once), and call
+# (each script has its own range, so that several can run at once), and call
 # bench_start first.
 
 # Variables below are used by the scripts that source this file.
@@ -518,6 +523,148 @@ create_cluster()
 		wait_pgrepl_sampling
 	fi
 	check_preload "$libs"
+}
+
+# Let pgrepl's peers and the benchmarks' clients in over TCP on 127.0.0.1,
+# as they would come from other hosts: pgrepl.node_conninfo (see
+# write_member_conf) names 127.0.0.1.  Appended to the primary's pg_hba.conf
+# before the standbys are cloned, so that they copy it; its trust is
+# acceptable for the same reason as the rest of the file: a throwaway
+# cluster on loopback.
+allow_tcp_clients()
+{
+	write_file -a "$(node_data primary)/pg_hba.conf" <<EOF
+# Added by bench/lib.sh for ${0##*/}: pgrepl's peers and clients use TCP.
+host    postgres      postgres   127.0.0.1/32     trust
+EOF
+}
+
+# Make a node a member of a pgrepl cluster, in its bench_preload.conf:
+# pgrepl loaded, the node's name, and how its peers reach it, followed by
+# SETTINGS (lines of postgresql.conf, may be empty) for what the calling
+# script measures.  Takes effect at the next start.  A clone gets the
+# primary's copy, so this is rewritten after pg_basebackup.
+write_member_conf()
+{
+	local node=$1 settings=${2:-}
+
+	write_file "$(node_data "$node")/bench_preload.conf" <<EOF
+# Written by bench/lib.sh for ${0##*/}: pgrepl on $node, a cluster member.
+shared_preload_libraries = 'pgrepl'
+pgrepl.node_name = '$node'
+pgrepl.node_conninfo = 'host=127.0.0.1 port=$(node_port "$node") dbname=postgres user=postgres'
+$settings
+EOF
+}
+
+# Wait until pgrepl has formed the cluster: every node sees all members
+# reachable and "primary" leading term 1, and the primary holds its lease
+# (it is fenced until a majority answered its heartbeats).  Before that,
+# a write may be refused and a failover or a synchronous standby list
+# would not be pgrepl's steady state.
+wait_members_formed()
+{
+	local node
+
+	for node in "${BENCH_NODES[@]}"; do
+		wait_until "$node to see ${#BENCH_NODES[@]} reachable members and primary lead term 1" \
+			node_true "$node" "
+				SELECT (SELECT count(*) = ${#BENCH_NODES[@]} AND bool_and(reachable)
+						FROM pgrepl.nodes)
+				   AND (SELECT term = 1 AND primary_node = 'primary'
+						FROM pgrepl.status)"
+	done
+	wait_until "the primary to hold its lease (not fenced)" \
+		node_true primary "
+			SELECT role = 'primary' AND NOT fenced FROM pgrepl.status"
+}
+
+# Build and start a fresh pgrepl cluster, as an operator would set one up:
+# the primary with CREATE EXTENSION pgrepl, then the standbys cloned from
+# it, which join by themselves; every node a member (write_member_conf,
+# with SETTINGS).  SETUP, if given, is a command run once the primary is
+# up, before the standbys are cloned, so that they copy what it creates
+# (the benchmark's tables).  Returns once pgrepl has formed the cluster.
+create_member_cluster()
+{
+	local settings=$1 setup=${2:-} node
+
+	create_primary
+	allow_tcp_clients
+	write_member_conf primary "$settings"
+	start_node primary
+	node_psql primary -c 'CREATE EXTENSION pgrepl'
+	if [[ -n $setup ]]; then
+		"$setup"
+	fi
+	for node in "${BENCH_STANDBYS[@]}"; do
+		create_standby "$node"
+		write_member_conf "$node" "$settings"
+		start_node "$node"
+	done
+	wait_streaming
+	wait_members_formed
+}
+
+# Create the database "bench" on the primary and fill it with pgbench -i at
+# scale SCALE, once: every run of every configuration uses these tables.
+pgbench_init()
+{
+	local scale=$1
+
+	node_psql primary -c 'CREATE DATABASE bench'
+	msg "pgbench -i at scale $scale"
+	if ! as_postgres "$BENCH_PG_BIN/pgbench" -i -q -s "$scale" \
+		-h "$BENCH_DIR" -p "$(node_port primary)" -U postgres bench \
+		>"$BENCH_DIR/pgbench-init.log" 2>&1 </dev/null; then
+		cat "$BENCH_DIR/pgbench-init.log" >&2
+		die "pgbench -i failed"
+	fi
+}
+
+# Run one measured pgbench run against the database "bench" on the
+# primary, with pgbench's options in the arguments after OUT (where its
+# output goes) and WHAT (the run's name, for errors), and print "TPS
+# LATENCY": transactions per second without connection time, and the
+# average latency in milliseconds, as pgbench reports them.  pgbench's own
+# vacuum before the run is kept: it truncates pgbench_history, so that the
+# runs stay alike.
+pgbench_measure()
+{
+	local out=$1 what=$2 tps latency
+	shift 2
+
+	if ! as_postgres "$BENCH_PG_BIN/pgbench" -h "$BENCH_DIR" \
+		-p "$(node_port primary)" -U postgres "$@" bench \
+		>"$out" 2>&1 </dev/null; then
+		cat "$out" >&2
+		die "pgbench failed ($what)"
+	fi
+	tps=$(sed -n 's/^tps = \([0-9.]*\) (without initial connection time)$/\1/p' "$out")
+	latency=$(sed -n 's/^latency average = \([0-9.]*\) ms$/\1/p' "$out")
+	if [[ -z $tps || -z $latency ]]; then
+		cat "$out" >&2
+		die "found no TPS or latency in pgbench's output ($what)"
+	fi
+	echo "$tps $latency"
+}
+
+# Print the numbers of a space-separated list one a line, for median().
+one_a_line()
+{
+	local -a values
+
+	read -ra values <<<"$1"
+	printf '%s\n' "${values[@]}"
+}
+
+# Print "min..max" of a space-separated list of numbers, with DECIMALS
+# decimals (1 if not given).
+spread()
+{
+	one_a_line "$1" | sort -g | awk -v d="${2:-1}" '
+		NR == 1 { lo = $1 } { hi = $1 }
+		END { printf "%.*f..%.*f", d, lo, d, hi }'
 }
 
 # Print the median of the numbers on stdin, one a line; the mean of the
