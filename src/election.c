@@ -928,16 +928,24 @@ typedef struct FollowArgs
 	const char *slot;
 } FollowArgs;
 
-/* ALTER SYSTEM SET name = value, in a transaction of the caller's. */
+/*
+ * ALTER SYSTEM SET name = value, or ALTER SYSTEM RESET name if value is
+ * NULL, in a transaction of the caller's.
+ */
 void
 pgrepl_alter_system(const char *name, const char *value)
 {
 	AlterSystemStmt *stmt = makeNode(AlterSystemStmt);
 	VariableSetStmt *set = makeNode(VariableSetStmt);
 
-	set->kind = VAR_SET_VALUE;
 	set->name = pstrdup(name);
-	set->args = list_make1(pgrepl_string_const(value));
+	if (value == NULL)
+		set->kind = VAR_RESET;
+	else
+	{
+		set->kind = VAR_SET_VALUE;
+		set->args = list_make1(pgrepl_string_const(value));
+	}
 	stmt->setstmt = set;
 	AlterSystemSetConfigFile(stmt);
 }

@@ -283,6 +283,98 @@ write_setting(void *arg)
 	pgrepl_alter_system("synchronous_standby_names", (const char *) arg);
 }
 
+/* Whether name, as desired_names() writes it, names a data standby. */
+static bool
+names_data_standby(const PgreplPeerView *views, int nviews, const char *name)
+{
+	int			i;
+
+	for (i = 1; i < nviews; i++)
+	{
+		if (views[i].kind == PGREPL_KIND_DATA &&
+			strcmp(quote_identifier(views[i].name), name) == 0)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Whether value is one that quorum mode writes: ANY k over data standbys
+ * of this cluster, spelled as desired_names() spells it.  Only such a
+ * value is pgrepl's to take back when the mode is turned off; any other
+ * is the operator's.
+ */
+static bool
+written_by_quorum_mode(const PgreplPeerView *views, int nviews,
+					   const char *value)
+{
+	StringInfoData again;
+	char	   *list;
+	char	   *name;
+	char	   *save;
+	int			k;
+	int			consumed = 0;
+	int			n = 0;
+	bool		ours = true;
+
+	if (sscanf(value, "ANY %d (%n", &k, &consumed) != 1 || consumed == 0 ||
+		k < 1)
+		return false;
+	list = pstrdup(value + consumed);
+	if (list[0] == '\0' || list[strlen(list) - 1] != ')')
+	{
+		pfree(list);
+		return false;
+	}
+	list[strlen(list) - 1] = '\0';
+
+	initStringInfo(&again);
+	appendStringInfo(&again, "ANY %d (", k);
+	for (name = strtok_r(list, ",", &save); name != NULL && ours;
+		 name = strtok_r(NULL, ",", &save))
+	{
+		while (*name == ' ')
+			name++;
+		ours = names_data_standby(views, nviews, name);
+		appendStringInfo(&again, "%s%s", n++ == 0 ? "" : ", ", name);
+	}
+	appendStringInfoChar(&again, ')');
+	ours = ours && n >= k && strcmp(again.data, value) == 0;
+	pfree(again.data);
+	pfree(list);
+	return ours;
+}
+
+/*
+ * Mode off, on the leader: take back a value quorum mode left behind, or
+ * commits would go on waiting for standbys that nobody asked for any
+ * more.  The reset is written once per value; the reload makes it take.
+ */
+static void
+reset_quorum_setting(const PgreplPeerView *views, int nviews)
+{
+	static char *reset_from = NULL;
+
+	if (reset_from != NULL && strcmp(reset_from, SyncRepStandbyNames) != 0)
+	{
+		pfree(reset_from);		/* the reset took */
+		reset_from = NULL;
+	}
+	if (SyncRepStandbyNames[0] == '\0' || reset_from != NULL ||
+		!written_by_quorum_mode(views, nviews, SyncRepStandbyNames) ||
+		!pgrepl_in_transaction("reset synchronous_standby_names",
+							   write_setting, NULL))
+		return;
+
+	ereport(LOG,
+			(errmsg("pgrepl reset synchronous_standby_names, which was '%s': pgrepl.synchronous_mode is off",
+					SyncRepStandbyNames)));
+	election_record_event("synchronous standbys",
+						  "synchronous_standby_names reset: pgrepl.synchronous_mode is off");
+	reset_from = MemoryContextStrdup(TopMemoryContext, SyncRepStandbyNames);
+	kill(PostmasterPid, SIGHUP);
+}
+
 /*
  * On the primary that leads, every pass: make synchronous_standby_names
  * what quorum mode asks for.  Returns false while the setting the members
@@ -308,6 +400,7 @@ syncrep_step(const PgreplPeerView *views, int nviews, const char **why)
 			written = NULL;
 		}
 		pgrepl_state_set_sync(false, 0, NULL, 0);
+		reset_quorum_setting(views, nviews);
 		return true;
 	}
 

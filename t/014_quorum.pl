@@ -6,9 +6,10 @@
 # elects a successor holds it.  In each of several trials a client writes
 # one row per transaction and records every acknowledgement; the primary is
 # killed with SIGKILL at a varied moment, with commits in flight; every
-# acknowledged row must be on the new primary.  Then, on one cluster: with
-# one standby down writes go on; with both down no commit is acknowledged
-# and the primary is fenced.
+# acknowledged row must be on the new primary.  Then, on one cluster:
+# turned off, quorum mode takes back the synchronous_standby_names it wrote
+# and leaves an operator's alone; with one standby down writes go on; with
+# both down no commit is acknowledged and the primary is fenced.
 
 use strict;
 use warnings;
@@ -127,10 +128,71 @@ foreach my $trial (1 .. $trials)
 	$_->teardown_node foreach @standbys;
 }
 
+my ($node1, $node2, $node3) = quorum_cluster('w_node');
+
+#
+# Quorum mode turned off: pgrepl takes back the setting it wrote, so that
+# commits no longer wait; a setting of the operator's it leaves alone.
+#
+sub set_mode
+{
+	my ($mode) = @_;
+	$_->safe_psql('postgres',
+		"ALTER SYSTEM SET pgrepl.synchronous_mode = $mode; SELECT pg_reload_conf()")
+	  foreach ($node1, $node2, $node3);
+}
+
+# Wait until the monitor of node has sampled twice more: it has then seen
+# what was in effect before.
+sub two_ticks
+{
+	my ($node, $name) = @_;
+	foreach my $tick (1 .. 2)
+	{
+		my $t = query($node, 'SELECT sample_time FROM pgrepl.status');
+		poll_ok($node,
+			"SELECT sample_time > '$t'::timestamptz FROM pgrepl.status",
+			"$name (tick $tick)");
+	}
+}
+
+set_mode('off');
+poll_ok(
+	$node1, q{
+	SELECT current_setting('synchronous_standby_names') = ''
+	   AND sync_quorum IS NULL
+	FROM pgrepl.status},
+	'w_node1: mode off resets synchronous_standby_names');
+poll_ok(
+	$node1, q{
+	SELECT count(*) = 1 FROM pgrepl.events
+	WHERE event = 'synchronous standbys' AND detail LIKE '%reset%mode is off'},
+	'w_node1: pgrepl.events records the reset');
+
+$node1->safe_psql('postgres',
+	"ALTER SYSTEM SET synchronous_standby_names = 'FIRST 1 (w_node2)'; SELECT pg_reload_conf()"
+);
+poll_ok($node1,
+	q{SELECT current_setting('synchronous_standby_names') = 'FIRST 1 (w_node2)'},
+	"w_node1: the operator's synchronous_standby_names is in effect");
+two_ticks($node1, 'w_node1: the monitor has seen it');
+is(query($node1, q{SELECT current_setting('synchronous_standby_names')}),
+	'FIRST 1 (w_node2)',
+	"w_node1: mode off leaves the operator's setting alone");
+$node1->safe_psql('postgres',
+	"ALTER SYSTEM RESET synchronous_standby_names; SELECT pg_reload_conf()");
+
+set_mode('quorum');
+poll_ok(
+	$node1, q{
+	SELECT sync_quorum = 1 AND NOT fenced
+	   AND current_setting('synchronous_standby_names') = 'ANY 1 (w_node2, w_node3)'
+	FROM pgrepl.status},
+	'w_node1: quorum mode again');
+
 #
 # One standby down: writes go on.  Both down: nothing is acknowledged.
 #
-my ($node1, $node2, $node3) = quorum_cluster('w_node');
 
 ok(kill9_and_wait($node3), 'w_node3: killed with SIGKILL');
 my ($ret, $stdout, $stderr) = $node1->psql('postgres',
