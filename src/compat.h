@@ -137,4 +137,13 @@ pgrepl_sync_standbys_defined(void)
 #endif
 }
 
+/*
+ * The hook of libpq/auth.h, declared here because that header includes
+ * GSSAPI's, which a server without Kerberos development files lacks.  Its
+ * type has not changed since PostgreSQL 9.1.
+ */
+struct Port;
+typedef void (*client_auth_hook_type) (struct Port *port, int status);
+extern PGDLLIMPORT client_auth_hook_type ClientAuthentication_hook;
+
 #endif							/* PGREPL_COMPAT_H */

@@ -26,6 +26,14 @@
  * When the node becomes fenced, the monitor also terminates the sessions
  * that are in the middle of a write transaction.
  *
+ * A primary fenced for good (deposed, or promoted without an election)
+ * will never commit again, yet accepts connections.  A session that starts
+ * there is read-only by default: the server then reports
+ * default_transaction_read_only = on, so that a client connecting with
+ * target_session_attrs=read-write passes it by for the next host in its
+ * list, the new primary, instead of sticking to a node that fails every
+ * write.  A session may still SET it off; its commits are refused anyway.
+ *
  * A primary handing its role over to a standby (switchover.c) is fenced
  * from the moment it starts to, and stops even the writing: a statement
  * that would write (INSERT, UPDATE, DELETE, MERGE, a data-modifying WITH,
@@ -56,8 +64,10 @@
 #include "storage/proc.h"
 #include "storage/procarray.h"
 #include "storage/shmem.h"
+#include "replication/walsender.h"
 #include "tcop/tcopprot.h"
 #include "utils/backend_status.h"
+#include "utils/guc.h"
 #include "utils/timestamp.h"
 
 #include "compat.h"
@@ -82,6 +92,7 @@ static FenceShared *fence_shared = NULL;
 static TransactionId committing_xid = InvalidTransactionId;
 
 static ExecutorStart_hook_type prev_executor_start = NULL;
+static client_auth_hook_type prev_client_auth = NULL;
 
 Size
 pgrepl_fence_shmem_size(void)
@@ -312,6 +323,27 @@ fence_executor_start(QueryDesc *queryDesc, int eflags)
 		standard_ExecutorStart(queryDesc, eflags);
 }
 
+/*
+ * A session starting on a primary fenced for good is read-only by default
+ * (see the file header).  The override source outranks the configuration
+ * files, per-role settings and the client's startup options.
+ */
+static void
+fence_client_auth(struct Port *port, int status)
+{
+	PgreplFenceReason reason;
+
+	if (prev_client_auth)
+		prev_client_auth(port, status);
+	if (status != STATUS_OK || am_walsender || fence_shared == NULL ||
+		RecoveryInProgress())
+		return;
+	reason = (PgreplFenceReason) pg_atomic_read_u32(&fence_shared->sticky_reason);
+	if (reason == PGREPL_FENCE_DEPOSED || reason == PGREPL_FENCE_NOT_ELECTED)
+		SetConfigOption("default_transaction_read_only", "on",
+						PGC_SUSET, PGC_S_OVERRIDE);
+}
+
 /* Called from _PG_init, so that every backend checks its commits. */
 void
 pgrepl_fence_install_hooks(void)
@@ -319,6 +351,8 @@ pgrepl_fence_install_hooks(void)
 	RegisterXactCallback(fence_xact_callback, NULL);
 	prev_executor_start = ExecutorStart_hook;
 	ExecutorStart_hook = fence_executor_start;
+	prev_client_auth = ClientAuthentication_hook;
+	ClientAuthentication_hook = fence_client_auth;
 }
 
 /*

@@ -143,15 +143,6 @@ typedef struct HandoverShared
 
 static HandoverShared *handover_shared = NULL;
 
-/*
- * The hook of libpq/auth.h, declared here because that header includes
- * GSSAPI's, which a server without Kerberos development files lacks.  Its
- * type has not changed since PostgreSQL 9.1.
- */
-struct Port;
-typedef void (*client_auth_hook_type) (struct Port *port, int status);
-extern PGDLLIMPORT client_auth_hook_type ClientAuthentication_hook;
-
 static client_auth_hook_type prev_client_auth = NULL;
 
 static HandoverShared *

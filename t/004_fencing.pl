@@ -64,6 +64,13 @@ poll_ok(
 my ($ret, $stdout, $stderr) =
   $node1->psql('postgres', 'INSERT INTO t VALUES (2)');
 isnt($ret, 0, 'node1: a write fails');
+like(
+	$stderr,
+	qr/cannot execute INSERT in a read-only transaction/,
+	'node1: a new session is read-only, the node being fenced for good');
+($ret, $stdout, $stderr) = $node1->psql('postgres',
+	'SET default_transaction_read_only = off; INSERT INTO t VALUES (2)');
+isnt($ret, 0, 'node1: a write fails in a session that asks to write');
 like($stderr, qr/cannot commit a transaction that wrote: this node is fenced/,
 	'node1: the error says the node is fenced');
 is(query($node1, 'SELECT count(*) FROM t'), '1', 'node1: nothing was committed');

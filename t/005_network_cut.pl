@@ -109,7 +109,8 @@ poll_ok(
 	SELECT fenced AND term = 2 AND fence_reason LIKE '%later term%'
 	FROM pgrepl.status},
 	'node1: fenced for good once it learns of term 2');
-($ret, $stdout, $stderr) = $node1->psql('postgres', 'INSERT INTO probe DEFAULT VALUES');
+($ret, $stdout, $stderr) = $node1->psql('postgres',
+	'SET default_transaction_read_only = off; INSERT INTO probe DEFAULT VALUES');
 like($stderr, qr/this node is fenced/, 'node1: a write still fails');
 
 $_->stop foreach @nodes;

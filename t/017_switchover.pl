@@ -345,8 +345,9 @@ is(query($node2, 'SELECT term::text || fenced::text FROM pgrepl.status'),
 
 #
 # Without a target: node1, the one standby that can take over, takes over
-# in term 3; node2, without a rejoin_command, says what to run.  Then no
-# standby is left that can take over from node1.
+# in term 3; node2, without a rejoin_command, says what to run, and
+# read-write clients pass it by.  Then no standby is left that can take
+# over from node1.
 #
 $node2->wait_for_catchup($node1);
 is( query($node2, q{SELECT new_primary || ' ' || term FROM pgrepl.switchover()}),
@@ -361,6 +362,20 @@ poll_ok(
 	SELECT fenced AND term = 3 AND note LIKE 'needs rejoin as a standby of node1%'
 	FROM pgrepl.status},
 	'node2: fenced in term 3, and its note says how to rejoin node1');
+
+# node2 will never commit again, yet accepts connections: its sessions
+# are read-only by default, so that a client asking for a read-write
+# session passes it by for the next host it lists, the primary.
+is(query($node2, 'SHOW default_transaction_read_only'),
+	'on', 'node2: a new session is read-only by default');
+my $either = sprintf(
+	'host=%s,%s port=%d,%d dbname=postgres target_session_attrs=read-write',
+	$node2->host, $node1->host, $node2->port, $node1->port);
+is( $node2->safe_psql(
+		'postgres', q{SELECT pgrepl.status.node_name FROM pgrepl.status},
+		connstr => $either),
+	'node1',
+	'a client asking for node2 or node1, read-write, reaches node1');
 poll_ok(
 	$node1, q{
 	SELECT role = 'primary' FROM pgrepl.nodes WHERE node_name = 'node2'},
