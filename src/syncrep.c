@@ -115,6 +115,16 @@ caught_up(const PgreplPeerView *self, const PgreplPeerView *v)
 		v->wal_lsn + CAUGHT_UP_BYTES >= self->wal_lsn;
 }
 
+/*
+ * quorum_available: whether a standby is one that a majority holds
+ * unelectable and that has not caught up yet, which need not acknowledge.
+ */
+static bool
+left_behind(const PgreplPeerView *self, const PgreplPeerView *v)
+{
+	return in_set(established, nestablished, v->name) && !caught_up(self, v);
+}
+
 /* Whether a standby has been out of reach for the failover timeout. */
 static bool
 lost(const PgreplPeerView *v, TimestampTz now)
@@ -128,11 +138,12 @@ lost(const PgreplPeerView *v, TimestampTz now)
  * The standbys that rule 6 asks to acknowledge commits, given every member
  * (this node first): their names into names (room for nviews), how many of
  * them must acknowledge into *k.  Returns how many there are; 0 (and k 0)
- * when no standby needs to acknowledge.  In quorum_available mode the
- * established unelectable standbys that have not caught up are left out,
- * and k is at most the number of those left, provided that every other
- * data standby left out is one of them: then every standby that can still
- * be elected acknowledges every commit.
+ * when no standby needs to acknowledge.  Standbys that opted out are
+ * listed only when the others are too few for k.  In quorum_available
+ * mode the established unelectable standbys that have not caught up are
+ * left out, and k is at most the number of those left: when they are
+ * fewer than k, every data standby left out is such an unelectable one,
+ * so every standby that can still be elected acknowledges every commit.
  */
 int
 syncrep_standbys(const PgreplPeerView *views, int nviews, const char **names,
@@ -140,7 +151,6 @@ syncrep_standbys(const PgreplPeerView *views, int nviews, const char **names,
 {
 	bool		available = (pgrepl_synchronous_mode ==
 							 PGREPL_SYNC_MODE_QUORUM_AVAILABLE);
-	bool		all_left_out_marked = true;
 	int			i;
 	int			n = 0;
 
@@ -155,22 +165,10 @@ syncrep_standbys(const PgreplPeerView *views, int nviews, const char **names,
 	for (i = 1; i < nviews; i++)
 	{
 		const PgreplPeerView *v = &views[i];
-		bool		marked = in_set(established, nestablished, v->name);
 
-		if (v->kind != PGREPL_KIND_DATA)
-			continue;
-		if (!sync_candidate(v))
-		{
-			if (!marked)
-				all_left_out_marked = false;
-			continue;
-		}
-		if (available && marked && !caught_up(&views[0], v))
-			continue;
-		names[n++] = v->name;
+		if (sync_candidate(v) && !(available && left_behind(&views[0], v)))
+			names[n++] = v->name;
 	}
-	if (available && all_left_out_marked)
-		*k = Min(*k, n);
 
 	/*
 	 * Too few standbys for k otherwise: those that opted out are listed
@@ -180,9 +178,12 @@ syncrep_standbys(const PgreplPeerView *views, int nviews, const char **names,
 	{
 		const PgreplPeerView *v = &views[i];
 
-		if (!v->is_self && v->kind == PGREPL_KIND_DATA && !v->synchronous)
+		if (!v->is_self && v->kind == PGREPL_KIND_DATA && !v->synchronous &&
+			!(available && left_behind(&views[0], v)))
 			names[n++] = v->name;
 	}
+	if (available)
+		*k = Min(*k, n);
 	if (n == 0)
 		*k = 0;					/* nobody to list: only witnesses */
 	return n;
@@ -204,6 +205,7 @@ update_marks(const PgreplPeerView *views, int nviews, TimestampTz now)
 	int			majority = nviews / 2 + 1;
 	int			k = (nviews + 1) / 2 - 1;
 	int			left = 0;
+	int			left_all = 0;
 	bool		same;
 	int			i;
 
@@ -224,11 +226,21 @@ update_marks(const PgreplPeerView *views, int nviews, TimestampTz now)
 	if (established_term != ts.term)
 		nestablished = 0;
 
+	/*
+	 * The standbys left to acknowledge: first those that did not opt out;
+	 * those that did are listed only when the others are too few.
+	 */
 	for (i = 1; i < nviews; i++)
 	{
-		if (sync_candidate(&views[i]) && !lost(&views[i], now) &&
-			!pgrepl_is_marked(&ts, views[i].name))
-			left++;
+		const PgreplPeerView *v = &views[i];
+
+		if (v->kind == PGREPL_KIND_DATA && !lost(v, now) &&
+			!pgrepl_is_marked(&ts, v->name))
+		{
+			left_all++;
+			if (sync_candidate(v))
+				left++;
+		}
 	}
 
 	for (i = 1; i < nviews; i++)
@@ -243,7 +255,8 @@ update_marks(const PgreplPeerView *views, int nviews, TimestampTz now)
 				  in_set(effective, neffective, v->name)))
 				want[nwant++] = v->name;
 		}
-		else if (sync_candidate(v) && lost(v, now) && left < k)
+		else if (lost(v, now) &&
+				 (sync_candidate(v) ? left < k : left_all < k))
 			want[nwant++] = v->name;
 	}
 

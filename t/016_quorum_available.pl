@@ -7,8 +7,9 @@
 # holds on disk that the standby is unelectable.  With the primary lost
 # too, the stale standby comes back and is refused by the witness: nothing
 # is promoted, nothing acknowledged is lost.  When the primary returns, the
-# standby catches up, is a synchronous standby again and unmarked; then it
-# can be elected, and has every acknowledged row.
+# standby catches up, is a synchronous standby again and unmarked.  The
+# same holds for a standby that opted out of being synchronous.  Last, the
+# standby can be elected, and has every acknowledged row.
 
 use strict;
 use warnings;
@@ -82,6 +83,37 @@ poll_ok($witness, q{SELECT unelectable = '{}' FROM pgrepl.status},
 	'witness: the mark is gone');
 $node1->safe_psql('postgres', 'INSERT INTO acked VALUES (3)');
 
+#
+# node2 opts out of being synchronous; as the only standby it acknowledges
+# all the same.  Lost, it is marked like any other, and writes go on.
+#
+$node1->safe_psql('postgres', q{SELECT pgrepl.set_synchronous('node2', false)});
+poll_ok(
+	$node1, q{
+	SELECT sync_quorum = 1 AND sync_standbys = '{node2}'
+	   AND (SELECT NOT synchronous FROM pgrepl.members WHERE node_name = 'node2')
+	FROM pgrepl.status},
+	'node1: node2 opted out, yet acknowledges as the only standby');
+ok(kill9_and_wait($node2), 'node2: killed with SIGKILL again');
+poll_ok(
+	$node1, q{
+	SELECT sync_quorum = 0 AND unelectable = '{node2}' AND NOT fenced
+	FROM pgrepl.status},
+	'node1: node2, opted out, marked unelectable; no standby to wait for');
+($ret, $stdout, $stderr) = $node1->psql('postgres',
+	'INSERT INTO acked VALUES (4) RETURNING id',
+	timeout => $PostgreSQL::Test::Utils::timeout_default);
+is("$ret $stdout", '0 4', 'node1: writes go on without it');
+ok(start_after_kill9($node2), 'node2: restarted');
+poll_ok(
+	$node1, q{
+	SELECT sync_quorum = 1 AND sync_standbys = '{node2}'
+	   AND unelectable = '{}' AND NOT fenced
+	FROM pgrepl.status},
+	'node1: node2 caught up, acknowledges again and is unmarked');
+$node1->safe_psql('postgres', q{SELECT pgrepl.set_synchronous('node2', true)});
+$node1->safe_psql('postgres', 'INSERT INTO acked VALUES (5)');
+
 # Now node2 can be elected, and holds every acknowledged row.
 ok(kill9_and_wait($node1), 'node1: killed with SIGKILL again');
 poll_ok(
@@ -90,6 +122,6 @@ poll_ok(
 	FROM pgrepl.status},
 	'node2: elected in term 2');
 is(query($node2, 'SELECT string_agg(id::text, \',\' ORDER BY id) FROM acked'),
-	'1,2,3', 'node2: has every acknowledged row');
+	'1,2,3,4,5', 'node2: has every acknowledged row');
 
 done_testing();
