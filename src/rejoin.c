@@ -42,6 +42,13 @@
  * says why; removing it allows another), nor while it is unknown whether
  * pg_rewind can tell the two histories apart.
  *
+ * A standby can need the same: one that received WAL from the old primary
+ * that the elected standby lacks, and took no part in the election (it
+ * would have refused a candidate with less WAL), has WAL past the fork on
+ * the old timeline and cannot follow the leader.  Its monitor asks for the
+ * leader's history only while it is on an older timeline than the leader,
+ * and acts, as above, only once that history shows the divergence.
+ *
  * The leader records "rejoined" in pgrepl.events, since the node that
  * rejoins cannot write there: when a data member starts to stream from it
  * and either was seen answering as a primary that leads no term while this
@@ -1028,10 +1035,18 @@ run_rejoin_command(const char *leader, const char *source,
  * On a primary that must rejoin (deposed, or promoted outside pgrepl): work
  * out how, write it down for pgrepl_rejoin, say it in the note, and run
  * rejoin_command if it is set and may act.
+ *
+ * On a standby (standby true), the same once it is known to have diverged:
+ * still on an older timeline than the leader, with WAL past the point where
+ * the leader's timeline forked off it.  It received that WAL from the old
+ * primary and took no part in the election that left it behind (it would
+ * have refused a candidate with less WAL); it cannot follow the leader,
+ * whose WAL receiver the leader refuses, until it is rewound.  A standby
+ * merely behind, or whose divergence is not known, is left alone.
  */
 static void
 must_rejoin_step(const PgreplPeerView *views, int nviews, TimestampTz now,
-				 char *note, Size note_len)
+				 bool standby, char *note, Size note_len)
 {
 	PgreplTermState ts;
 	char		leader_name[NAMEDATALEN];
@@ -1056,13 +1071,25 @@ must_rejoin_step(const PgreplPeerView *views, int nviews, TimestampTz now,
 				leader = &views[i];
 		}
 	}
+	if (standby)
+	{
+		TimeLineID	my_tli;
+
+		(void) pgrepl_current_wal(&my_tli);
+		if (leader == NULL || leader->timeline <= my_tli)
+		{
+			fetch_forget();
+			return;
+		}
+	}
 	conninfo = leader ? peers_conninfo(leader->name) : NULL;
 	if (conninfo == NULL)
 	{
 		fetch_forget();
-		snprintf(note, note_len,
-				 "needs rejoin as a standby, once a member that leads term " UINT64_FORMAT " is reachable",
-				 ts.term);
+		if (!standby)
+			snprintf(note, note_len,
+					 "needs rejoin as a standby, once a member that leads term " UINT64_FORMAT " is reachable",
+					 ts.term);
 		return;
 	}
 	source = conninfo_without_password(conninfo, &password);
@@ -1076,6 +1103,9 @@ must_rejoin_step(const PgreplPeerView *views, int nviews, TimestampTz now,
 
 	fetch_update(leader, now);
 	make_plan(leader, &plan);
+	if (standby && (plan.divergence == DIVERGENCE_UNKNOWN ||
+					plan.divergence == DIVERGENCE_NONE))
+		return;
 	if (!write_rejoin_conf(leader->name, source, &plan))
 	{
 		snprintf(note, note_len,
@@ -1288,6 +1318,12 @@ leader_step(const PgreplPeerView *views, int nviews, uint64 term)
 	}
 }
 
+/*
+ * Every pass of the monitor of a data node: on a primary fenced for good or
+ * a diverged standby, say in note how it rejoins, and rejoin it if
+ * pgrepl.rejoin_command allows; on a leader, every tick, record the
+ * members that rejoined.
+ */
 void
 rejoin_step(const PgreplPeerView *views, int nviews, TimestampTz now,
 			bool tick, char *note, Size note_len)
@@ -1298,7 +1334,7 @@ rejoin_step(const PgreplPeerView *views, int nviews, TimestampTz now,
 	PgreplTermState ts;
 
 	if (pgrepl_node_kind != PGREPL_KIND_DATA || nviews == 0 ||
-		views[0].role != PGREPL_ROLE_PRIMARY)
+		views[0].role == PGREPL_ROLE_WITNESS)
 	{
 		fetch_forget();
 		return;
@@ -1312,8 +1348,10 @@ rejoin_step(const PgreplPeerView *views, int nviews, TimestampTz now,
 
 	fence = pgrepl_fence_reason();
 	pgrepl_term_state(&ts);
-	if (fence == PGREPL_FENCE_DEPOSED || fence == PGREPL_FENCE_NOT_ELECTED)
-		must_rejoin_step(views, nviews, now, note, note_len);
+	if (views[0].role == PGREPL_ROLE_STANDBY)
+		must_rejoin_step(views, nviews, now, true, note, note_len);
+	else if (fence == PGREPL_FENCE_DEPOSED || fence == PGREPL_FENCE_NOT_ELECTED)
+		must_rejoin_step(views, nviews, now, false, note, note_len);
 	else
 	{
 		fetch_forget();

@@ -21,7 +21,7 @@ use Test::More;
 use Time::HiRes qw(usleep);
 
 our @EXPORT = qw(new_cluster new_witness show_state poll_ok query kill9_and_wait
-  start_after_kill9 node_pids freeze thaw start_proxies cut_off heal);
+  start_after_kill9 wait_gone node_pids freeze thaw start_proxies cut_off heal);
 
 # Peers reach each node through a proxy of the test's (see start_proxies)
 # when %proxy_port maps its name to the proxy's port.

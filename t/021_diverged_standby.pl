@@ -1,0 +1,101 @@
+# t/021_diverged_standby.pl: a standby whose WAL diverged is rewound.
+#
+# Three data nodes and two witnesses.  The WAL sender to node2 is stopped,
+# so that node3 alone receives a row the primary, node1, commits next; then
+# node3 is frozen and node1 killed.  node2 and the witnesses, a majority,
+# elect node2, which lacks that row: its timeline forks off before the end
+# of node3's WAL.  node3, thawed, cannot stream from node2; its monitor
+# finds the divergence in node2's timeline history and, with
+# pgrepl.rejoin_command set, rewinds it: node3 streams from node2, without
+# the row only it had.
+
+use strict;
+use warnings;
+
+use FindBin;
+use lib $FindBin::RealBin;
+
+use PgreplTest;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+# pg_rewind needs hint bits WAL-logged (or data checksums).
+my $hints = "wal_log_hints = on\n";
+my ($node1, $node2, $node3) = new_cluster(2,
+	extra => { node1 => $hints, node2 => $hints, node3 => $hints });
+my $witness1 = new_witness('witness1', $node1, $node2, $node3);
+my $witness2 = new_witness('witness2', $node1, $node2, $node3, $witness1);
+
+my $bindir = $node3->config_data('--bindir');
+$node3->safe_psql('postgres',
+	"ALTER SYSTEM SET pgrepl.rejoin_command = '$bindir/pgrepl_rejoin -D %d --server-log "
+	  . $node3->logfile
+	  . "'; SELECT pg_reload_conf()");
+poll_ok($node3, q{SELECT current_setting('pgrepl.rejoin_command') <> ''},
+	'node3: pgrepl.rejoin_command is set');
+
+poll_ok($node1, q{SELECT term = 1 AND NOT fenced FROM pgrepl.status},
+	'node1 leads term 1');
+$node1->safe_psql('postgres',
+	"CREATE TABLE t (id int PRIMARY KEY, what text); INSERT INTO t VALUES (1, 'everywhere')"
+);
+$node1->wait_for_catchup($_) foreach ($node2, $node3);
+
+#
+# node3 alone receives row 2.
+#
+my $sender = query($node1,
+	q{SELECT pid FROM pg_stat_replication WHERE application_name = 'node2'});
+ok(kill('STOP', $sender), "node1: WAL sender to node2 (pid $sender) stopped");
+$node1->safe_psql('postgres', "INSERT INTO t VALUES (2, 'node3 only')");
+my $lsn = query($node1, 'SELECT pg_current_wal_insert_lsn()');
+poll_ok($node3, qq{SELECT pg_last_wal_replay_lsn() >= '$lsn'},
+	'node3: has replayed row 2');
+
+#
+# node3 frozen, node1 killed: node2 is elected without node3.
+#
+my @frozen = freeze($node3);
+ok(kill9_and_wait($node1), 'node1: killed with SIGKILL');
+kill('KILL', $sender);
+ok(wait_gone($sender), 'node1: its stopped WAL sender is gone too');
+poll_ok(
+	$node2, q{
+	SELECT NOT pg_is_in_recovery() AND term = 2 AND NOT fenced
+	FROM pgrepl.status},
+	'node2: elected in term 2 by itself and the witnesses');
+is(query($node2, 'SELECT string_agg(id::text, \',\' ORDER BY id) FROM t'),
+	'1', 'node2: lacks row 2');
+
+#
+# node3 thawed: its WAL goes past the fork, and it is rewound.
+#
+my $log_offset = -s $node3->logfile;
+thaw(@frozen);
+@frozen = ();
+poll_ok(
+	$node2, q{
+	SELECT count(*) = 1 FROM pg_stat_replication
+	WHERE application_name = 'node3' AND state = 'streaming'},
+	'node3: streams from node2');
+$node3->_update_pid(1);
+ok( $node3->log_contains(
+		qr/pgrepl started pgrepl\.rejoin_command \(pid \d+\) to rejoin node "node3" as a standby of "node2"/,
+		$log_offset),
+	'node3: its monitor ran pgrepl.rejoin_command');
+my $rejoin_log = slurp_file($node3->data_dir . '.pgrepl_rejoin/rejoin.log');
+like($rejoin_log, qr/servers diverged at WAL location/,
+	'node3: pg_rewind found the divergence');
+poll_ok(
+	$node3, q{
+	SELECT pg_is_in_recovery() AND term = 2 AND primary_node = 'node2'
+	   AND note IS NULL
+	FROM pgrepl.status},
+	'node3: a standby of node2, with nothing to say');
+$node2->safe_psql('postgres', "INSERT INTO t VALUES (3, 'after')");
+$node2->wait_for_catchup($node3);
+is(query($node3, 'SELECT string_agg(id::text, \',\' ORDER BY id) FROM t'),
+	'1,3', 'node3: row 2 is gone, row 3 came from node2');
+
+$_->stop foreach ($node2, $node3, $witness1, $witness2);
+done_testing();
