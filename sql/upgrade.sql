@@ -1,8 +1,8 @@
 --
 -- upgrade: 1.0, the first version shipped, installs and works with this
--- build of the library, and updating it keeps the cluster's membership and
--- history.  A fresh install runs the same path (1.0, then every update
--- script), so setup checks what the result is.
+-- build of the library, so does 1.1, and updating keeps the cluster's
+-- membership and history.  A fresh install runs the same path (1.0, then
+-- every update script), so setup checks what the result is.
 --
 -- Runs before setup, which installs the extension the other tests use.
 --
@@ -24,7 +24,7 @@ SELECT pgrepl.register_node('upgrade_test', 'host=localhost port=1', 'data');
 SELECT count(*) AS events_before FROM pgrepl.events
 WHERE node_name = 'upgrade_test' \gset
 
-ALTER EXTENSION pgrepl UPDATE;
+ALTER EXTENSION pgrepl UPDATE TO '1.1';
 SELECT extversion FROM pg_extension WHERE extname = 'pgrepl';
 
 SELECT node_name, kind, conninfo FROM pgrepl.members
@@ -37,6 +37,13 @@ SELECT 'pgrepl.promote(boolean)'::regprocedure,
        'pgrepl.pause()'::regprocedure,
        'pgrepl.share_pause(text,boolean,bigint)'::regprocedure;
 SELECT failover_paused, voters >= 1 AS has_voters FROM pgrepl.status;
+
+-- On to the latest: what 1.2 added, whether this node must rejoin.
+ALTER EXTENSION pgrepl UPDATE;
+SELECT extversion FROM pg_extension WHERE extname = 'pgrepl';
+SELECT needs_rejoin FROM pgrepl.status;
+SELECT count(*) = 1 AS members_kept FROM pgrepl.members
+WHERE node_name = 'upgrade_test';
 
 DROP EXTENSION pgrepl;
 SELECT pg_drop_replication_slot('upgrade_test');

@@ -111,6 +111,10 @@ static bool failover_paused = false;
 static char note[PGREPL_NOTE_LEN];
 static char published_note[PGREPL_NOTE_LEN];
 
+/* Whether this node must rejoin as a standby (rejoin.c), and as published. */
+static bool needs_rejoin = false;
+static bool published_rejoin = false;
+
 /* Events to write once this node is a primary that may commit. */
 #define MAX_PENDING_EVENTS	8
 typedef struct PendingEvent
@@ -181,16 +185,18 @@ static void
 clear_note(void)
 {
 	note[0] = '\0';
+	needs_rejoin = false;
 }
 
-/* Publish the note, when it changed. */
+/* Publish the note, and whether this node must rejoin, when they changed. */
 static void
 publish_note(void)
 {
-	if (strcmp(note, published_note) == 0)
+	if (strcmp(note, published_note) == 0 && needs_rejoin == published_rejoin)
 		return;
-	pgrepl_state_set_note(note);
+	pgrepl_state_set_note(note, needs_rejoin);
 	strlcpy(published_note, note, sizeof(published_note));
+	published_rejoin = needs_rejoin;
 }
 
 /* Whether failover is paused cluster-wide, as this node last heard. */
@@ -1118,6 +1124,7 @@ election_not_member(void)
 		set_note("%s", pgrepl_fence_reason_text(sticky));
 	else
 		set_note("this node is not a member of the cluster, as it is configured");
+	needs_rejoin = false;
 	publish_note();
 }
 
@@ -1170,6 +1177,6 @@ election_step(const PgreplPeerView *views, int nviews, TimestampTz now,
 		if (tick)
 			rewind_wal_release(views, nviews);
 	}
-	rejoin_step(views, nviews, now, tick, note, sizeof(note));
+	needs_rejoin = rejoin_step(views, nviews, now, tick, note, sizeof(note));
 	publish_note();
 }

@@ -100,6 +100,7 @@ typedef struct NodeView
 	pid_t		monitor_pid;
 	PgreplPeerView *views;
 	int			nviews;
+	bool		needs_rejoin;	/* must rejoin as a standby of the leader */
 } NodeView;
 
 /*
@@ -141,11 +142,14 @@ read_node_live(NodeView *nv)
 static void
 read_node(NodeView *nv)
 {
+	char		note[PGREPL_NOTE_LEN];
+
 	read_node_live(nv);
 	nv->sample = palloc0(pgrepl_sample_size());
 	nv->has_sample = pgrepl_state_read_sample(nv->sample, &nv->monitor_pid);
 	nv->views = palloc(sizeof(PgreplPeerView) * (PGREPL_MAX_NODES + 1));
 	nv->nviews = pgrepl_state_read_views(nv->views);
+	pgrepl_state_read_note(note, &nv->needs_rejoin);
 }
 
 /* This node's WAL position: flushed on a primary, received on a standby. */
@@ -526,6 +530,7 @@ pgrepl_status_json(StringInfo out)
 	json_bool(out, &first, "fenced", nv.fence != PGREPL_FENCE_NONE);
 	json_str(out, &first, "fence_reason", nv.fence != PGREPL_FENCE_NONE ?
 			 pgrepl_fence_reason_text(nv.fence) : NULL);
+	json_bool(out, &first, "needs_rejoin", nv.needs_rejoin);
 	json_bool(out, &first, "writable_primary", is_writable_primary(&nv, &why));
 	resetStringInfo(&why);
 	json_bool(out, &first, "streaming_standby",
@@ -711,6 +716,9 @@ metrics_node(StringInfo out, const NodeView *nv)
 	prom_gauge(out, "pgrepl_fenced",
 			   "1 if this primary refuses to commit writes.",
 			   nv->fence != PGREPL_FENCE_NONE ? 1 : 0);
+	prom_gauge(out, "pgrepl_needs_rejoin",
+			   "1 if this node must rejoin as a standby of the primary that replaced it (pgrepl.status.note says how).",
+			   nv->needs_rejoin ? 1 : 0);
 	prom_gauge(out, "pgrepl_writable_primary",
 			   "1 if this node is the unfenced primary of the current term (what /primary checks).",
 			   is_writable_primary(nv, &why) ? 1 : 0);

@@ -1043,8 +1043,10 @@ run_rejoin_command(const char *leader, const char *source,
  * have refused a candidate with less WAL); it cannot follow the leader,
  * whose WAL receiver the leader refuses, until it is rewound.  A standby
  * merely behind, or whose divergence is not known, is left alone.
+ *
+ * Returns whether the node needs to rejoin.
  */
-static void
+static bool
 must_rejoin_step(const PgreplPeerView *views, int nviews, TimestampTz now,
 				 bool standby, char *note, Size note_len)
 {
@@ -1079,7 +1081,7 @@ must_rejoin_step(const PgreplPeerView *views, int nviews, TimestampTz now,
 		if (leader == NULL || leader->timeline <= my_tli)
 		{
 			fetch_forget();
-			return;
+			return false;
 		}
 	}
 	conninfo = leader ? peers_conninfo(leader->name) : NULL;
@@ -1090,28 +1092,29 @@ must_rejoin_step(const PgreplPeerView *views, int nviews, TimestampTz now,
 			snprintf(note, note_len,
 					 "needs rejoin as a standby, once a member that leads term " UINT64_FORMAT " is reachable",
 					 ts.term);
-		return;
+		return !standby;
 	}
 	source = conninfo_without_password(conninfo, &password);
 	if (source == NULL)
 	{
-		snprintf(note, note_len,
-				 "needs rejoin as a standby of \"%s\", whose connection string does not parse",
-				 leader->name);
-		return;
+		if (!standby)
+			snprintf(note, note_len,
+					 "needs rejoin as a standby of \"%s\", whose connection string does not parse",
+					 leader->name);
+		return !standby;
 	}
 
 	fetch_update(leader, now);
 	make_plan(leader, &plan);
 	if (standby && (plan.divergence == DIVERGENCE_UNKNOWN ||
 					plan.divergence == DIVERGENCE_NONE))
-		return;
+		return false;
 	if (!write_rejoin_conf(leader->name, source, &plan))
 	{
 		snprintf(note, note_len,
 				 "needs rejoin as a standby of %s; %s; could not write %s/%s (see the server log)",
 				 leader->name, plan.why, DataDir, REJOIN_CONF_FILE);
-		return;
+		return true;
 	}
 
 	/* The command an operator runs. */
@@ -1128,21 +1131,21 @@ must_rejoin_step(const PgreplPeerView *views, int nviews, TimestampTz now,
 				 "needs rejoin as a standby of %s; %s; the last rejoin failed (%s): once the cause is fixed, remove %s/%s to let pgrepl.rejoin_command try again, or run as the server's owner: %s%s",
 				 leader->name, plan.why, failed, DataDir, REJOIN_FAILED_FILE,
 				 cmd.data, plan.reclone ? "" : " (or with --reclone)");
-		return;
+		return true;
 	}
 	if (plan.reclone)
 	{
 		snprintf(note, note_len,
 				 "needs rejoin as a standby of %s; %s; it must be cloned again, since %s: run as the server's owner: %s",
 				 leader->name, plan.why, plan.reclone_why, cmd.data);
-		return;
+		return true;
 	}
 	if (pgrepl_rejoin_command[0] == '\0')
 	{
 		snprintf(note, note_len,
 				 "needs rejoin as a standby of %s; %s; pgrepl.rejoin_command is not set: run as the server's owner: %s",
 				 leader->name, plan.why, cmd.data);
-		return;
+		return true;
 	}
 	if (started_this_life(&started_at, &started_pid))
 	{
@@ -1160,7 +1163,7 @@ must_rejoin_step(const PgreplPeerView *views, int nviews, TimestampTz now,
 					 "needs rejoin as a standby of %s; %s; pgrepl.rejoin_command runs since %s (pid %d), to stop this server, rewind it with pg_rewind and start it as a standby",
 					 leader->name, plan.why, timestamptz_to_str(started_at),
 					 started_pid);
-		return;
+		return true;
 	}
 	if (!plan.may_run)
 	{
@@ -1172,7 +1175,7 @@ must_rejoin_step(const PgreplPeerView *views, int nviews, TimestampTz now,
 			snprintf(note, note_len,
 					 "needs rejoin as a standby of %s; %s; pgrepl.rejoin_command waits for the answer",
 					 leader->name, plan.why);
-		return;
+		return true;
 	}
 	if (run_rejoin_command(leader->name, source, password, now))
 		snprintf(note, note_len,
@@ -1182,6 +1185,7 @@ must_rejoin_step(const PgreplPeerView *views, int nviews, TimestampTz now,
 		snprintf(note, note_len,
 				 "needs rejoin as a standby of %s; %s; pgrepl.rejoin_command could not be started (see the server log): run as the server's owner: %s",
 				 leader->name, plan.why, cmd.data);
+	return true;
 }
 
 /* What the leader knows of member name, added if new. */
@@ -1322,9 +1326,9 @@ leader_step(const PgreplPeerView *views, int nviews, uint64 term)
  * Every pass of the monitor of a data node: on a primary fenced for good or
  * a diverged standby, say in note how it rejoins, and rejoin it if
  * pgrepl.rejoin_command allows; on a leader, every tick, record the
- * members that rejoined.
+ * members that rejoined.  Returns whether this node needs to rejoin.
  */
-void
+bool
 rejoin_step(const PgreplPeerView *views, int nviews, TimestampTz now,
 			bool tick, char *note, Size note_len)
 {
@@ -1332,12 +1336,13 @@ rejoin_step(const PgreplPeerView *views, int nviews, TimestampTz now,
 	MemoryContext old;
 	PgreplFenceReason fence;
 	PgreplTermState ts;
+	bool		needs = false;
 
 	if (pgrepl_node_kind != PGREPL_KIND_DATA || nviews == 0 ||
 		views[0].role == PGREPL_ROLE_WITNESS)
 	{
 		fetch_forget();
-		return;
+		return false;
 	}
 
 	if (step_cxt == NULL)
@@ -1349,9 +1354,9 @@ rejoin_step(const PgreplPeerView *views, int nviews, TimestampTz now,
 	fence = pgrepl_fence_reason();
 	pgrepl_term_state(&ts);
 	if (views[0].role == PGREPL_ROLE_STANDBY)
-		must_rejoin_step(views, nviews, now, true, note, note_len);
+		needs = must_rejoin_step(views, nviews, now, true, note, note_len);
 	else if (fence == PGREPL_FENCE_DEPOSED || fence == PGREPL_FENCE_NOT_ELECTED)
-		must_rejoin_step(views, nviews, now, false, note, note_len);
+		needs = must_rejoin_step(views, nviews, now, false, note, note_len);
 	else
 	{
 		fetch_forget();
@@ -1361,4 +1366,5 @@ rejoin_step(const PgreplPeerView *views, int nviews, TimestampTz now,
 
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(step_cxt);
+	return needs;
 }

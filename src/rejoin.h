@@ -15,7 +15,7 @@
  * of every member (itself first): may replace note, the status note being
  * built, which has room for note_len bytes.
  */
-extern void rejoin_step(const PgreplPeerView *views, int nviews,
+extern bool rejoin_step(const PgreplPeerView *views, int nviews,
 						TimestampTz now, bool tick, char *note,
 						Size note_len);
 

@@ -66,6 +66,7 @@ typedef struct PgreplShared
 
 	/* What the monitor last said of this node's state, "" if all is well. */
 	char		note[PGREPL_NOTE_LEN];
+	bool		needs_rejoin;	/* the note says how this node rejoins */
 
 	/* The synchronous standbys in effect on this primary, if pgrepl sets them. */
 	bool		has_sync;
@@ -498,15 +499,17 @@ pgrepl_state_read_series(int i, PgreplLagSeries *hdr, PgreplLagPoint *points)
 
 /*
  * The monitor says why this node is in the state it is in (a fence, no
- * majority, not electable), or "" if all is well.
+ * majority, not electable), or "" if all is well, and whether it must
+ * rejoin as a standby of the leader.
  */
 void
-pgrepl_state_set_note(const char *note)
+pgrepl_state_set_note(const char *note, bool needs_rejoin)
 {
 	PgreplShared *s = state();
 
 	LWLockAcquire(s->lock, LW_EXCLUSIVE);
 	strlcpy(s->note, note, sizeof(s->note));
+	s->needs_rejoin = needs_rejoin;
 	LWLockRelease(s->lock);
 }
 
@@ -551,14 +554,19 @@ pgrepl_state_read_sync(int *k, char names[][NAMEDATALEN], int *n)
 	return has_sync;
 }
 
-/* What pgrepl_state_set_note last said (room for PGREPL_NOTE_LEN). */
+/*
+ * What pgrepl_state_set_note last said (note has room for
+ * PGREPL_NOTE_LEN); needs_rejoin may be NULL.
+ */
 void
-pgrepl_state_read_note(char *note)
+pgrepl_state_read_note(char *note, bool *needs_rejoin)
 {
 	PgreplShared *s = state();
 
 	LWLockAcquire(s->lock, LW_SHARED);
 	strlcpy(note, s->note, PGREPL_NOTE_LEN);
+	if (needs_rejoin)
+		*needs_rejoin = s->needs_rejoin;
 	LWLockRelease(s->lock);
 }
 

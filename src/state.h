@@ -56,7 +56,7 @@ typedef enum PgreplRequestKind
 	PGREPL_REQUEST_SWITCHOVER	/* pgrepl.switchover(), on the primary */
 } PgreplRequestKind;
 
-extern void pgrepl_state_set_note(const char *note);
+extern void pgrepl_state_set_note(const char *note, bool needs_rejoin);
 extern void pgrepl_state_set_sync(bool has_sync, int k,
 								  const char *const *names, int n);
 extern bool pgrepl_state_take_request(uint64 *id, PgreplRequestKind *kind);
@@ -64,7 +64,7 @@ extern void pgrepl_state_finish_request(uint64 id, bool ok,
 										const char *message);
 
 /* For readers. */
-extern void pgrepl_state_read_note(char *note);
+extern void pgrepl_state_read_note(char *note, bool *needs_rejoin);
 extern bool pgrepl_state_read_sync(int *k, char names[][NAMEDATALEN], int *n);
 extern uint64 pgrepl_state_post_request(PgreplRequestKind kind);
 extern void pgrepl_state_wake_worker(void);

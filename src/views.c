@@ -41,7 +41,8 @@ PG_FUNCTION_INFO_V1(pgrepl_wal_receiver);
 PG_FUNCTION_INFO_V1(pgrepl_lag_history);
 PG_FUNCTION_INFO_V1(pgrepl_nodes);
 
-#define STATUS_COLS			28
+#define STATUS_COLS			29
+#define STATUS_COLS_1_1	28
 #define STATUS_COLS_1_0	19
 #define REPLICAS_COLS		21
 #define WAL_RECEIVER_COLS	20
@@ -175,10 +176,10 @@ sync_state_name(PgreplSyncState state)
 
 /*
  * pgrepl.status(): one row describing this node.  Before the monitor's
- * first sample only the name and the worker pid are known.  Version 1.0 of
- * the SQL declares the first STATUS_COLS_1_0 columns only: the row is cut
- * to what the installed version declares, so that this library works
- * before ALTER EXTENSION pgrepl UPDATE too.
+ * first sample only the name and the worker pid are known.  Versions 1.0
+ * and 1.1 of the SQL declare the first STATUS_COLS_1_0 and STATUS_COLS_1_1
+ * columns only: the row is cut to what the installed version declares, so
+ * that this library works before ALTER EXTENSION pgrepl UPDATE too.
  */
 Datum
 pgrepl_status(PG_FUNCTION_ARGS)
@@ -201,6 +202,7 @@ pgrepl_status(PG_FUNCTION_ARGS)
 	int			nviews;
 	int			reachable = 0;
 	char		note[PGREPL_NOTE_LEN];
+	bool		needs_rejoin;
 	int			sync_k;
 	int			nsync;
 	char		sync_names[PGREPL_MAX_NODES][NAMEDATALEN];
@@ -208,7 +210,8 @@ pgrepl_status(PG_FUNCTION_ARGS)
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
-	if (tupdesc->natts != STATUS_COLS && tupdesc->natts != STATUS_COLS_1_0)
+	if (tupdesc->natts != STATUS_COLS && tupdesc->natts != STATUS_COLS_1_1 &&
+		tupdesc->natts != STATUS_COLS_1_0)
 		elog(ERROR, "unexpected number of columns of pgrepl.status(): %d",
 			 tupdesc->natts);
 
@@ -221,7 +224,7 @@ pgrepl_status(PG_FUNCTION_ARGS)
 		if (views[i].is_self || views[i].reachable)
 			reachable++;
 	}
-	pgrepl_state_read_note(note);
+	pgrepl_state_read_note(note, &needs_rejoin);
 	sample = read_sample(&has, &worker_pid);
 	node = &sample->node;
 	standby = has && node->in_recovery;
@@ -294,6 +297,7 @@ pgrepl_status(PG_FUNCTION_ARGS)
 				PointerGetDatum(construct_array(elems, ts.nmarks, TEXTOID, -1,
 												false, TYPALIGN_INT)));
 	}
+	row_add(&row, true, BoolGetDatum(needs_rejoin));
 	Assert(row.next == STATUS_COLS);
 
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));

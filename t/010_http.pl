@@ -77,6 +77,7 @@ like($metrics, qr/^pgrepl_writable_primary 1$/m,
 like($metrics, qr/^pgrepl_role\{role="primary"\} 1$/m,
 	'node1: /metrics role primary');
 like($metrics, qr/^pgrepl_term 1$/m, 'node1: /metrics term');
+like($metrics, qr/^pgrepl_needs_rejoin 0$/m, 'node1: /metrics says no rejoin needed');
 like($metrics, qr/^pgrepl_standby_lag_bytes\{standby="node2",stage="replay"\} \d+$/m,
 	'node1: /metrics has replay lag bytes of node2');
 like($metrics, qr/^pgrepl_peer_up\{peer="witness"\} 1$/m,

@@ -359,7 +359,8 @@ poll_ok(
 	'node1: the unfenced primary of term 3');
 poll_ok(
 	$node2, q{
-	SELECT fenced AND term = 3 AND note LIKE 'needs rejoin as a standby of node1%'
+	SELECT fenced AND term = 3 AND needs_rejoin
+	   AND note LIKE 'needs rejoin as a standby of node1%'
 	FROM pgrepl.status},
 	'node2: fenced in term 3, and its note says how to rejoin node1');
 

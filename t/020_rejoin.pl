@@ -198,7 +198,8 @@ my $name = $old->name;
 my $wname = $winner->name;
 poll_ok(
 	$old, qq{
-	SELECT fenced AND note ~ '^needs rejoin as a standby of $wname; it has WAL on timeline 2 up to [0-9A-F/]+, [0-9]+ bytes past [0-9A-F/]+ where node "$wname"''s timeline 3 forked off; pgrepl.rejoin_command is not set: run as the server''s owner: '
+	SELECT fenced AND needs_rejoin
+	   AND note ~ '^needs rejoin as a standby of $wname; it has WAL on timeline 2 up to [0-9A-F/]+, [0-9]+ bytes past [0-9A-F/]+ where node "$wname"''s timeline 3 forked off; pgrepl.rejoin_command is not set: run as the server''s owner: '
 	FROM pgrepl.status},
 	"$name: its note says it needs rejoin as a standby of $wname, why, and what to run"
 );
