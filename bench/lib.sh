@@ -46,6 +46,10 @@
 	BENCH_KEEP=${BENCH_KEEP:-0}
 	# Empty: pgrepl's own default (1s), which is what the figures are for.
 	BENCH_MONITOR_INTERVAL=${BENCH_MONITOR_INTERVAL:-}
+	# 1: nodes running pgrepl also set pgrepl.node_conninfo, so that they
+	# are members of one cluster and their monitors heartbeat each other
+	# (see set_preload).  Scripts that want a cluster set it before use.
+	BENCH_MEMBERS=${BENCH_MEMBERS:-0}
 
 	BENCH_NODES=(primary standby1 standby2)
 	BENCH_STANDBYS=(standby1 standby2)
@@ -275,6 +279,9 @@ EOF
 # bench_preload.conf of the nodes named after LIBS (all nodes if none is):
 # "pgrepl" loads it (and BENCH_MONITOR_INTERVAL, if set, overrides its
 # sampling interval), "" leaves it out.  Takes effect at the next start.
+# With BENCH_MEMBERS=1, "pgrepl" also sets pgrepl.node_conninfo (through
+# the scratch directory's socket): without it a node lists no members, and
+# its monitor only samples, with no heartbeats to or from the others.
 set_preload()
 {
 	local libs=$1 node
@@ -287,6 +294,10 @@ set_preload()
 			printf "shared_preload_libraries = '%s'\n" "$libs"
 			if [[ $libs == pgrepl && -n $BENCH_MONITOR_INTERVAL ]]; then
 				printf "pgrepl.monitor_interval = '%s'\n" "$BENCH_MONITOR_INTERVAL"
+			fi
+			if [[ $libs == pgrepl && $BENCH_MEMBERS == 1 ]]; then
+				printf "pgrepl.node_conninfo = 'host=%s port=%s dbname=postgres user=postgres'\n" \
+					"$BENCH_DIR" "$(node_port "$node")"
 			fi
 		} | write_file "$(node_data "$node")/bench_preload.conf"
 	done
