@@ -9,7 +9,19 @@
  * monitor, so nothing here blocks: connections are opened with
  * PQconnectStartParams/PQconnectPoll, queries sent with PQsendQueryParams,
  * and every socket is waited on by the monitor's WaitEventSet together with
- * its latch.  Each connection attempt and each query has a deadline
+ * its latch.
+ *
+ * Heartbeats are what every peer answers several times a second, so their
+ * statement is prepared once per connection (PQsendPrepare, as the first
+ * heartbeat on it) and then only bound and executed: parsing and planning
+ * it for every heartbeat cost the answering server three times as much.  A
+ * new connection prepares it again.  A peer that cannot prepare it (its
+ * extension lacks pgrepl.heartbeat(), say) has failed that heartbeat, with
+ * the peer's error: the connection is dropped and tried again one interval
+ * later, as for any failed heartbeat.  PostgreSQL itself plans the
+ * statement again when the extension is updated, or dropped and created;
+ * if the function is gone, or its columns changed type, the heartbeat fails
+ * and the next connection prepares the statement anew.  Each connection attempt and each query has a deadline
  * (pgrepl_heartbeat_timeout()); a peer that misses it is disconnected and
  * counted as unreachable, and is tried again one heartbeat interval later.
  * A refused connection is known at once, without waiting for the deadline.
@@ -75,6 +87,7 @@ typedef enum PeerConnState
 typedef enum PeerQuery
 {
 	QUERY_HEARTBEAT,
+	QUERY_PREPARE,				/* of the heartbeat statement */
 	QUERY_REGISTER,
 	QUERY_VOTE,
 	QUERY_COPY_MEMBERS,
@@ -90,6 +103,13 @@ typedef enum PeerQuery
 /* How long a leader waits to copy the members' list again after a refusal. */
 #define COPY_RETRY_MS	(10 * 1000)
 
+/* The heartbeat, prepared once per connection under this name. */
+#define HEARTBEAT_STATEMENT "pgrepl_heartbeat"
+#define HEARTBEAT_SQL \
+	"SELECT node_name, kind, role, timeline, " \
+	"       wal_lsn, priority, term, leader " \
+	"FROM pgrepl.heartbeat($1, $2, $3)"
+
 typedef struct Peer
 {
 	PgreplPeerView view;
@@ -98,6 +118,7 @@ typedef struct Peer
 	PeerConnState state;
 	PostgresPollingStatusType poll;		/* while connecting */
 	bool		flushing;		/* query not fully sent yet */
+	bool		prepared;		/* heartbeat statement prepared on conn */
 	PeerQuery	query;			/* while querying */
 	TimestampTz deadline;		/* of the connection attempt or query */
 	TimestampTz next_heartbeat; /* or next connection attempt */
@@ -179,6 +200,7 @@ disconnect(Peer *p)
 	}
 	p->state = PEER_DISCONNECTED;
 	p->flushing = false;
+	p->prepared = false;
 	p->copied_version = 0;
 	p->copied_term = 0;
 	p->pause_version = 0;
@@ -370,7 +392,9 @@ send_copy_members(Peer *p)
 /*
  * Send the next query: a pending vote request first, then registration if
  * it is due and the peer is the primary, then the members' list if the peer
- * is a witness that lacks it, else a heartbeat.
+ * is a witness that lacks it, else a heartbeat, preparing its statement
+ * first on a new connection (receive() sends the heartbeat once that is
+ * done).
  */
 static void
 send_query(Peer *p, TimestampTz now)
@@ -470,6 +494,13 @@ send_query(Peer *p, TimestampTz now)
 		p->next_pause = TimestampTzPlusMilliseconds(now,
 													pgrepl_heartbeat_interval);
 	}
+	else if (!p->prepared)
+	{
+		/* next_heartbeat stays: the heartbeat itself is still due. */
+		ok = PQsendPrepare(p->conn, HEARTBEAT_STATEMENT, HEARTBEAT_SQL,
+						   3, NULL);
+		p->query = QUERY_PREPARE;
+	}
 	else
 	{
 		char		term[32];
@@ -477,11 +508,8 @@ send_query(Peer *p, TimestampTz now)
 		self_view.leader ? "true" : "false"};
 
 		snprintf(term, sizeof(term), UINT64_FORMAT, self_view.term);
-		ok = PQsendQueryParams(p->conn,
-							   "SELECT node_name, kind, role, timeline, "
-							   "       wal_lsn, priority, term, leader "
-							   "FROM pgrepl.heartbeat($1, $2, $3)",
-							   3, NULL, params, NULL, NULL, 0);
+		ok = PQsendQueryPrepared(p->conn, HEARTBEAT_STATEMENT,
+								 3, params, NULL, NULL, 0);
 		p->query = QUERY_HEARTBEAT;
 		p->next_heartbeat = TimestampTzPlusMilliseconds(now,
 														pgrepl_heartbeat_interval);
@@ -602,6 +630,19 @@ pause_answered(Peer *p, PGresult *res)
 static void
 query_answered(Peer *p, PGresult *res, TimestampTz now)
 {
+	if (p->query == QUERY_PREPARE)
+	{
+		/* Not preparing the heartbeat is failing it, with the same error. */
+		if (PQresultStatus(res) == PGRES_COMMAND_OK)
+			p->prepared = true;
+		else
+		{
+			const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+
+			peer_failed(p, now, msg ? msg : PQerrorMessage(p->conn));
+		}
+		return;
+	}
 	if (PQresultStatus(res) != PGRES_TUPLES_OK)
 	{
 		const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
@@ -708,8 +749,12 @@ receive(Peer *p, TimestampTz now)
 		if (res == NULL)
 		{
 			p->state = PEER_READY;
-			/* A vote request waiting for this query goes out at once. */
-			if (p->vote_pending)
+
+			/*
+			 * A vote request waiting for this query goes out at once, and so
+			 * does the heartbeat whose statement was just prepared.
+			 */
+			if (p->vote_pending || p->query == QUERY_PREPARE)
 				send_query(p, now);
 			break;
 		}
