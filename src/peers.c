@@ -9,22 +9,23 @@
  * monitor, so nothing here blocks: connections are opened with
  * PQconnectStartParams/PQconnectPoll, queries sent with PQsendQueryParams,
  * and every socket is waited on by the monitor's WaitEventSet together with
- * its latch.
+ * its latch.  Each connection attempt and each query has a deadline
+ * (pgrepl_heartbeat_timeout()); a peer that misses it is disconnected and
+ * counted as unreachable, and is tried again one heartbeat interval later.
+ * A refused connection is known at once, without waiting for the deadline.
  *
  * Heartbeats are what every peer answers several times a second, so their
  * statement is prepared once per connection (PQsendPrepare, as the first
  * heartbeat on it) and then only bound and executed: parsing and planning
- * it for every heartbeat cost the answering server three times as much.  A
+ * it for every heartbeat cost the answering server three times the
+ * instructions (bench/heartbeat-cost) and almost twice the CPU time.  A
  * new connection prepares it again.  A peer that cannot prepare it (its
  * extension lacks pgrepl.heartbeat(), say) has failed that heartbeat, with
  * the peer's error: the connection is dropped and tried again one interval
  * later, as for any failed heartbeat.  PostgreSQL itself plans the
  * statement again when the extension is updated, or dropped and created;
  * if the function is gone, or its columns changed type, the heartbeat fails
- * and the next connection prepares the statement anew.  Each connection attempt and each query has a deadline
- * (pgrepl_heartbeat_timeout()); a peer that misses it is disconnected and
- * counted as unreachable, and is tried again one heartbeat interval later.
- * A refused connection is known at once, without waiting for the deadline.
+ * and the next connection prepares the statement anew.
  *
  * Heartbeats carry terms both ways: each side adopts the other's term if it
  * is higher, which is how a new primary's term reaches every node, and how
