@@ -1,4 +1,4 @@
-# t/021_heartbeat_statement.pl: the prepared heartbeat statement.
+# t/022_heartbeat_statement.pl: the prepared heartbeat statement.
 #
 # Each monitor prepares its heartbeat statement once per peer connection
 # and then only executes it (src/peers.c).  Checks that the heartbeats a
