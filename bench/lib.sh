@@ -712,3 +712,120 @@ load_average()
 {
 	cut -d' ' -f1-3 /proc/loadavg
 }
+
+# CPU accounting, for the scripts whose TPS ratios the shared machine's
+# noise swamps: what some processes (pgrepl's) used of what the primary's
+# server used in all over a run, read from /proc right before and right
+# after it.  cpu_mark takes the first reading, the cpu_*_since functions
+# read again and give the difference; the caller picks the processes.
+CPU_T0=0
+CPU_TREE0=0
+declare -A CPU_NS0=()
+
+# Print the CPU time, in ticks, that a postmaster and all its processes
+# have used: utime, stime, cutime and cstime of the postmaster and of each
+# child.  Exited children are in the postmaster's cutime and cstime once
+# reaped, so the difference of two readings is what the whole server used
+# in between.  A process that exits while this reads is skipped.
+tree_ticks()
+{
+	local postmaster=$1 f line pid
+	local -a v
+	local total=0
+
+	for f in /proc/[0-9]*/stat; do
+		read -r line 2>/dev/null <"$f" || continue
+		pid=${line%% *}
+		# After "pid (comm) ": state ppid ... utime stime cutime cstime.
+		read -ra v <<<"${line##*) }"
+		if [[ $pid == "$postmaster" || ${v[1]} == "$postmaster" ]]; then
+			total=$((total + v[11] + v[12] + v[13] + v[14]))
+		fi
+	done
+	echo "$total"
+}
+
+# Print the CPU time, in nanoseconds, each of the given processes has used,
+# one a line, or "gone" for one that no longer exists: the first field of
+# /proc/PID/task/*/schedstat, summed over the process's threads (postgres
+# has one; wrk one per -t and its main one).  It is the same time as utime
+# + stime, at nanosecond rather than 10 ms resolution.
+pid_ns()
+{
+	local pid f ns rest sum found
+
+	for pid in "$@"; do
+		sum=0
+		found=0
+		for f in "/proc/$pid/task/"*/schedstat; do
+			read -r ns rest 2>/dev/null <"$f" || continue
+			sum=$((sum + ns))
+			found=1
+		done
+		if ((found)); then
+			echo "$sum"
+		else
+			echo gone
+		fi
+	done
+}
+
+# The pid of the primary's postmaster.
+primary_postmaster()
+{
+	head -n 1 "$(node_data primary)/postmaster.pid"
+}
+
+# Take the first reading: the wall clock, the primary's whole server, and
+# each of the given processes.  Find the pids before calling this, so that
+# the backends of the queries that found them have come and gone by the
+# reading.  Not in a command substitution: it sets the readings' variables.
+cpu_mark()
+{
+	local pid
+
+	CPU_NS0=()
+	CPU_T0=$(date +%s.%N)
+	CPU_TREE0=$(tree_ticks "$(primary_postmaster)")
+	for pid in "$@"; do
+		CPU_NS0[$pid]=$(pid_ns "$pid")
+	done
+}
+
+# Print the wall seconds since cpu_mark.
+cpu_wall_since()
+{
+	awk -v t0="$CPU_T0" -v t1="$(date +%s.%N)" 'BEGIN { print t1 - t0 }'
+}
+
+# Print the CPU seconds the primary's whole server used since cpu_mark.
+cpu_tree_since()
+{
+	awk -v a="$CPU_TREE0" -v b="$(tree_ticks "$(primary_postmaster)")" \
+		-v hz="$(getconf CLK_TCK)" 'BEGIN { print (b - a) / hz }'
+}
+
+# Print the sum, in seconds, of the CPU time the given processes (each
+# read by cpu_mark) used since cpu_mark.  A process gone since is left out,
+# and said so on stderr: its time went to its parent's cutime (for the
+# primary's processes, into the server's total and out of pgrepl's part).
+cpu_since()
+{
+	local pid now sum=0
+
+	for pid in "$@"; do
+		now=$(pid_ns "$pid")
+		if [[ $now == gone || ${CPU_NS0[$pid]:-gone} == gone ]]; then
+			msg "process $pid exited during the run; its CPU time is not counted"
+			continue
+		fi
+		sum=$((sum + now - CPU_NS0[$pid]))
+	done
+	awk -v ns="$sum" 'BEGIN { printf "%.6f\n", ns / 1e9 }'
+}
+
+# Print 100 * X, for shares printed as percentages.
+percent()
+{
+	awk -v x="$1" 'BEGIN { print 100 * x }'
+}
