@@ -18,6 +18,7 @@ use lib $FindBin::RealBin;
 use PgreplTest;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use Time::HiRes qw(time usleep);
 
 # pg_rewind needs hint bits WAL-logged (or data checksums).
 my $hints = "wal_log_hints = on\n";
@@ -73,19 +74,28 @@ is(query($node2, 'SELECT string_agg(id::text, \',\' ORDER BY id) FROM t'),
 my $log_offset = -s $node3->logfile;
 thaw(@frozen);
 @frozen = ();
-poll_ok(
-	$node2, q{
-	SELECT count(*) = 1 FROM pg_stat_replication
-	WHERE application_name = 'node3' AND state = 'streaming'},
-	'node3: streams from node2');
-$node3->_update_pid(1);
+
+# Until it is rewound, node3 may stream node2's WAL up to the fork for a
+# moment: wait for the end of pgrepl_rejoin, then for timeline 2.
+my $rejoin_log = $node3->data_dir . '.pgrepl_rejoin/rejoin.log';
+my $deadline = time() + $PostgreSQL::Test::Utils::timeout_default;
+usleep(100_000)
+  until (-e $rejoin_log && slurp_file($rejoin_log) =~ /runs as a standby of node2/)
+  || time() > $deadline;
+my $rejoined = -e $rejoin_log ? slurp_file($rejoin_log) : '';
+like($rejoined, qr/servers diverged at WAL location/,
+	'node3: pg_rewind found the divergence');
+like($rejoined, qr/node "node3" runs as a standby of node2/,
+	'node3: pgrepl_rejoin started it as a standby of node2');
 ok( $node3->log_contains(
 		qr/pgrepl started pgrepl\.rejoin_command \(pid \d+\) to rejoin node "node3" as a standby of "node2"/,
 		$log_offset),
 	'node3: its monitor ran pgrepl.rejoin_command');
-my $rejoin_log = slurp_file($node3->data_dir . '.pgrepl_rejoin/rejoin.log');
-like($rejoin_log, qr/servers diverged at WAL location/,
-	'node3: pg_rewind found the divergence');
+$node3->_update_pid(1);
+poll_ok(
+	$node3, q{
+	SELECT status = 'streaming' AND received_tli = 2 FROM pg_stat_wal_receiver},
+	'node3: streams timeline 2 from node2');
 poll_ok(
 	$node3, q{
 	SELECT pg_is_in_recovery() AND term = 2 AND primary_node = 'node2'
