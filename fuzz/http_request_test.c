@@ -55,6 +55,17 @@ request(const char *input, HttpParseResult want, const char *path,
 		   want == HTTP_PARSE_BAD ? "refused" : "incomplete", input);
 }
 
+/* Whether a well-formed request lets its connection carry another. */
+static void
+keep_alive(const char *input, int want)
+{
+	HttpRequest req;
+	int			ok = http_parse_request(input, strlen(input), &req) == HTTP_PARSE_OK &&
+		req.keep_alive == want;
+
+	report(ok, want ? "keeps the connection" : "closes the connection", input);
+}
+
 static void
 lag(const char *input, int want_ok, int is_time, unsigned long long value)
 {
@@ -98,6 +109,17 @@ main(void)
 	request("GET / HTTP/1.1\r\nX-Empty:\r\nX-Tab:\ta\tb\r\n\r\n", HTTP_PARSE_OK, "/", "");
 	request("POST /primary HTTP/1.1\r\n\r\n", HTTP_PARSE_OK, "/primary", "");
 	request("GET /x?%zz HTTP/1.1\r\n\r\n", HTTP_PARSE_OK, "/x", "%zz");
+
+	/* Keep-alive: HTTP/1.1 without a close or a body only */
+	keep_alive("GET /primary HTTP/1.1\r\nHost: x\r\n\r\n", 1);
+	keep_alive("GET /primary HTTP/1.1\r\nConnection: keep-alive\r\n\r\n", 1);
+	keep_alive("GET /primary HTTP/1.0\r\n\r\n", 0);
+	keep_alive("GET /primary HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", 0);
+	keep_alive("GET /primary HTTP/1.1\r\nConnection: close\r\n\r\n", 0);
+	keep_alive("GET /primary HTTP/1.1\r\nconnection:Keep-Alive, CLOSE\r\n\r\n", 0);
+	keep_alive("GET /primary HTTP/1.1\r\nContent-Length: 0\r\n\r\n", 0);
+	keep_alive("GET /primary HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", 0);
+	keep_alive("GET /primary HTTP/1.1\r\nX-Connection: close\r\n\r\n", 1);
 
 	/* Not complete yet */
 	request("", HTTP_PARSE_INCOMPLETE, NULL, NULL);

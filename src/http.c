@@ -12,23 +12,30 @@
  * second, sending garbage) can delay the monitor's ticks, heartbeats or
  * elections; the worst a client can do is to be disconnected.
  *
- * Each connection carries one request and one answer, then is closed
- * ("Connection: close"): health checks open a connection per check anyway,
- * and keeping none open keeps the bookkeeping small.  Its life:
+ * A connection carries one request and its answer, or, when an HTTP/1.1
+ * client asks for nothing else, one after another (keep-alive): health
+ * checks open a connection per check, but a scraper or a load tool that
+ * keeps its connection costs the worker a read and a write per request
+ * instead of an accept, a close and three wakeups.  Its life:
  *
  *	 READING    until the request's headers are complete (http_request.c);
  *	 WRITING    until the answer is sent;
+ *	 IDLE       kept alive, until the next request begins (a pipelined one
+ *				may be waiting in the buffer already);
  *	 LINGERING  after a half-close, until the client closes too, so that
  *				bytes it sent beyond the request (a body, a second request)
  *				do not turn our close into a reset that could destroy the
  *				answer before the client read it.
  *
  * Limits: a request and its answer must be done within HTTP_TIMEOUT_MS of
- * the connection being accepted, and lingering lasts HTTP_LINGER_MS at
- * most; there are at most HTTP_MAX_CONNECTIONS connections.  When all are
- * taken, a new connection evicts a lingering one, else the one that has
- * been reading the longest: a slow client can hold a slot only until a
- * quick one needs it, and quick ones are done in well under a millisecond.
+ * the connection being accepted, or of the request's first byte on a
+ * kept-alive one; a kept-alive connection idles HTTP_IDLE_MS at most and
+ * carries HTTP_MAX_REQUESTS requests at most; lingering lasts
+ * HTTP_LINGER_MS at most; there are at most HTTP_MAX_CONNECTIONS
+ * connections.  When all are taken, a new connection evicts a lingering or
+ * idle one, else the one that has been reading the longest: a slow client
+ * can hold a slot only until a quick one needs it, and quick ones are done
+ * in well under a millisecond.
  *
  * pgrepl.http_port and pgrepl.http_listen_addresses reload on SIGHUP: the
  * worker always runs, idles while the port is 0, and opens, closes or
@@ -84,6 +91,12 @@
 /* Time a client has to send its request and read the answer. */
 #define HTTP_TIMEOUT_MS			5000
 
+/* Time a kept-alive connection may wait for its next request. */
+#define HTTP_IDLE_MS			5000
+
+/* Requests one connection may carry. */
+#define HTTP_MAX_REQUESTS		10000
+
 /* Time a connection lingers after the answer, for the client to close. */
 #define HTTP_LINGER_MS			1000
 
@@ -102,6 +115,7 @@ typedef enum ConnState
 	CONN_FREE,
 	CONN_READING,
 	CONN_WRITING,
+	CONN_IDLE,
 	CONN_LINGERING
 } ConnState;
 
@@ -111,6 +125,9 @@ typedef struct HttpConn
 	pgsocket	sock;
 	TimestampTz accepted;
 	TimestampTz deadline;
+	int			served;			/* requests answered on it */
+	bool		keep_alive;		/* it carries another after this answer */
+	size_t		req_len;		/* bytes of in that the request answered took */
 	size_t		in_len;
 	char		in[HTTP_MAX_REQUEST];
 	char	   *out;			/* the answer, in conn_context */
@@ -363,6 +380,7 @@ eviction_rank(const HttpConn *c)
 	switch (c->state)
 	{
 		case CONN_LINGERING:
+		case CONN_IDLE:
 			return 0;			/* answered already */
 		case CONN_READING:
 			return 1;			/* may never finish its request */
@@ -446,6 +464,9 @@ accept_connections(pgsocket listener, TimestampTz now)
 		c->sock = sock;
 		c->accepted = now;
 		c->deadline = TimestampTzPlusMilliseconds(now, HTTP_TIMEOUT_MS);
+		c->served = 0;
+		c->keep_alive = false;
+		c->req_len = 0;
 		c->in_len = 0;
 		c->out = NULL;
 		c->out_len = c->out_done = 0;
@@ -487,8 +508,9 @@ conn_respond(HttpConn *c, int status, const char *content_type,
 					 "Content-Type: %s\r\n"
 					 "Content-Length: %zu\r\n"
 					 "Cache-Control: no-store\r\n"
-					 "Connection: close\r\n",
-					 status, status_text(status), content_type, body_len);
+					 "Connection: %s\r\n",
+					 status, status_text(status), content_type, body_len,
+					 c->keep_alive ? "keep-alive" : "close");
 	if (status == 405)
 		appendStringInfoString(&buf, "Allow: GET\r\n");
 	appendStringInfoString(&buf, "\r\n");
@@ -676,7 +698,10 @@ conn_handle_request(HttpConn *c, const HttpRequest *req)
 	MemoryContextReset(request_context);
 }
 
-/* Send what the socket takes of the answer; then half-close and linger. */
+/*
+ * Send what the socket takes of the answer; then wait for the next request,
+ * or half-close and linger.
+ */
 static void
 conn_write(HttpConn *c, TimestampTz now)
 {
@@ -696,6 +721,15 @@ conn_write(HttpConn *c, TimestampTz now)
 	}
 	pfree(c->out);
 	c->out = NULL;
+	if (c->keep_alive)
+	{
+		/* What came after the request is the next one's (pipelined) */
+		c->in_len -= c->req_len;
+		memmove(c->in, c->in + c->req_len, c->in_len);
+		c->state = CONN_IDLE;
+		c->deadline = TimestampTzPlusMilliseconds(now, HTTP_IDLE_MS);
+		return;
+	}
 	if (shutdown(c->sock, SHUT_WR) < 0)
 	{
 		conn_close(c);
@@ -705,11 +739,57 @@ conn_write(HttpConn *c, TimestampTz now)
 	c->deadline = TimestampTzPlusMilliseconds(now, HTTP_LINGER_MS);
 }
 
-/* Read what arrived; answer once the request is complete or malformed. */
+/*
+ * Answer the requests that are complete in the buffer, each as soon as it
+ * is complete or malformed, for as long as the answers go out at once.
+ */
+static void
+conn_serve(HttpConn *c, TimestampTz now)
+{
+	for (;;)
+	{
+		HttpRequest req;
+
+		if (c->state == CONN_IDLE && c->in_len > 0)
+		{
+			c->state = CONN_READING;
+			c->deadline = TimestampTzPlusMilliseconds(now, HTTP_TIMEOUT_MS);
+		}
+		if (c->state != CONN_READING)
+			return;
+
+		switch (http_parse_request(c->in, c->in_len, &req))
+		{
+			case HTTP_PARSE_INCOMPLETE:
+				return;
+			case HTTP_PARSE_BAD:
+				{
+					MemoryContext old = MemoryContextSwitchTo(request_context);
+
+					c->keep_alive = false;
+					conn_respond_text(c, 400, "malformed or oversized request");
+					MemoryContextSwitchTo(old);
+					MemoryContextReset(request_context);
+				}
+				break;
+			case HTTP_PARSE_OK:
+				c->keep_alive = req.keep_alive &&
+					c->served + 1 < HTTP_MAX_REQUESTS;
+				c->req_len = req.length;
+				conn_handle_request(c, &req);
+				break;
+		}
+		c->served++;
+
+		/* Most answers fit in the socket's buffer: send at once */
+		conn_write(c, now);
+	}
+}
+
+/* Read what arrived, and answer what it completes. */
 static void
 conn_read(HttpConn *c, TimestampTz now)
 {
-	HttpRequest req;
 	ssize_t		n;
 
 	if (c->state == CONN_LINGERING)
@@ -732,32 +812,12 @@ conn_read(HttpConn *c, TimestampTz now)
 	}
 	if (n == 0)
 	{
-		/* The client gave up before its request was complete */
+		/* The client closed, idle or before its request was complete */
 		conn_close(c);
 		return;
 	}
 	c->in_len += n;
-
-	switch (http_parse_request(c->in, c->in_len, &req))
-	{
-		case HTTP_PARSE_INCOMPLETE:
-			return;
-		case HTTP_PARSE_BAD:
-			{
-				MemoryContext old = MemoryContextSwitchTo(request_context);
-
-				conn_respond_text(c, 400, "malformed or oversized request");
-				MemoryContextSwitchTo(old);
-				MemoryContextReset(request_context);
-			}
-			break;
-		case HTTP_PARSE_OK:
-			conn_handle_request(c, &req);
-			break;
-	}
-
-	/* Most answers fit in the socket's buffer: send at once */
-	conn_write(c, now);
+	conn_serve(c, now);
 }
 
 /* Close connections past their deadline. */
@@ -849,7 +909,10 @@ wait_and_serve(void)
 			if (c->state == CONN_FREE || c->sock != e->fd)
 				continue;
 			if (c->state == CONN_WRITING)
+			{
 				conn_write(c, now);
+				conn_serve(c, now);
+			}
 			else
 				conn_read(c, now);
 		}

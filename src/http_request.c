@@ -13,8 +13,10 @@
  * reported as soon as the bytes that make it so have arrived, so that
  * garbage is answered at once rather than when the client gives up; only a
  * request that is well formed so far is worth waiting for.  A body is never
- * read: GET has none that means anything, and the server closes the
- * connection after one answer.
+ * read: GET has none that means anything.  A request says whether its
+ * connection may carry another after it: only an HTTP/1.1 request that
+ * asks for no close and announces no body, whose bytes would otherwise be
+ * taken for the next request.
  *
  * This file depends on the C library alone, and never on PostgreSQL, so
  * that the fuzzer in fuzz/ links it by itself.  It allocates nothing and
@@ -23,6 +25,7 @@
  *-------------------------------------------------------------------------
  */
 #include <string.h>
+#include <strings.h>
 
 #include "http_request.h"
 
@@ -107,6 +110,7 @@ parse_request_line(const char *line, size_t len, HttpRequest *req)
 	if (q && tlen - plen - 1 >= sizeof(req->query))
 		return false;
 
+	req->keep_alive = (memcmp(sp2 + 1, "HTTP/1.1", 8) == 0);
 	memcpy(req->method, line, mlen);
 	req->method[mlen] = '\0';
 	req->is_get = (mlen == 3 && memcmp(line, "GET", 3) == 0);
@@ -122,22 +126,49 @@ parse_request_line(const char *line, size_t len, HttpRequest *req)
 	return true;
 }
 
-/* Check one header line, without its line ending; false if malformed. */
+/* Whether value[0..len) holds word, in any case. */
 static bool
-parse_header_line(const char *line, size_t len)
+value_has(const char *value, size_t len, const char *word)
+{
+	size_t		wlen = strlen(word);
+	size_t		i;
+
+	for (i = 0; i + wlen <= len; i++)
+	{
+		if (strncasecmp(value + i, word, wlen) == 0)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Check one header line, without its line ending; false if malformed.  A
+ * header that asks to close the connection, or announces a body, ends
+ * req's keep_alive.
+ */
+static bool
+parse_header_line(const char *line, size_t len, HttpRequest *req)
 {
 	size_t		i = 0;
+	size_t		nlen;
 
 	/* A name of at least one tchar, then the colon at once. */
 	while (i < len && is_tchar((unsigned char) line[i]))
 		i++;
 	if (i == 0 || i == len || line[i] != ':')
 		return false;
+	nlen = i;
 	for (i++; i < len; i++)
 	{
 		if (!is_value_char((unsigned char) line[i]))
 			return false;
 	}
+
+	if ((nlen == 10 && strncasecmp(line, "connection", 10) == 0 &&
+		 value_has(line + 11, len - 11, "close")) ||
+		(nlen == 14 && strncasecmp(line, "content-length", 14) == 0) ||
+		(nlen == 17 && strncasecmp(line, "transfer-encoding", 17) == 0))
+		req->keep_alive = false;
 	return true;
 }
 
@@ -209,7 +240,7 @@ http_parse_request(const char *buf, size_t len, HttpRequest *req)
 			return HTTP_PARSE_OK;
 		}
 		else if (nlines > HTTP_MAX_HEADERS ||
-				 !parse_header_line(line, linelen))
+				 !parse_header_line(line, linelen, req))
 			return HTTP_PARSE_BAD;
 		nlines++;
 	}

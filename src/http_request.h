@@ -39,6 +39,8 @@ typedef struct HttpRequest
 	char		query[HTTP_MAX_TARGET]; /* after '?', as sent; may be empty */
 	size_t		length;			/* bytes of the request, through the blank
 								 * line */
+	bool		keep_alive;		/* HTTP/1.1, no "Connection: close", no body:
+								 * the connection may carry another request */
 } HttpRequest;
 
 /* A lag limit, as /replica?max_lag= gives it: a size or a duration. */

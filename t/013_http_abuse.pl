@@ -14,6 +14,7 @@ use warnings;
 use FindBin;
 use lib $FindBin::RealBin;
 
+use IO::Select;
 use IO::Socket::INET;
 use PgreplHttp;
 use PgreplTest;
@@ -66,7 +67,7 @@ is($code, 400, 'a 20 kB path: 400');
 {
 	my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port)
 	  or die "cannot connect: $!";
-	foreach my $c (split //, "GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+	foreach my $c (split //, "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
 	{
 		syswrite($sock, $c);
 		usleep(2_000);
@@ -76,9 +77,41 @@ is($code, 400, 'a 20 kB path: 400');
 	like($raw, qr{^HTTP/1\.1 200 }, 'a request sent a byte at a time: 200');
 }
 ($code, $body, undef, my $raw) = http_raw($port,
-	"GET /health HTTP/1.1\r\n\r\nGET /primary HTTP/1.1\r\n\r\nGET /status HTTP/1.1\r\n\r\n");
+	"GET /health HTTP/1.1\r\n\r\nGET /primary HTTP/1.1\r\n\r\nGET /status HTTP/1.1\r\nConnection: close\r\n\r\n");
 is($code, 200, 'pipelined requests: the first is answered');
-is(() = $raw =~ m{HTTP/1\.1 }g, 1, 'pipelined requests: only the first');
+is(() = $raw =~ m{HTTP/1\.1 200 }g, 3, 'pipelined requests on a kept-alive connection: all three');
+like($raw, qr/Connection: keep-alive.*Connection: keep-alive.*Connection: close/s,
+	'pipelined requests: the connection is kept until the last asks to close');
+($code, $body, undef, $raw) = http_raw($port,
+	"GET /health HTTP/1.0\r\n\r\nGET /primary HTTP/1.0\r\n\r\n");
+is(() = $raw =~ m{HTTP/1\.1 200 }g, 1, 'pipelined HTTP/1.0 requests: only the first');
+
+# A kept-alive connection carries requests one after another, and is
+# closed once it has been idle too long.
+{
+	my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port)
+	  or die "cannot connect: $!";
+	my $sel = IO::Select->new($sock);
+	my $answered = 0;
+	foreach my $i (1 .. 5)
+	{
+		syswrite($sock, "GET /health HTTP/1.1\r\nHost: x\r\n\r\n");
+		# One whole answer: its headers, then Content-Length bytes.
+		my $got = '';
+		while ($sel->can_read(10))
+		{
+			sysread($sock, my $buf, 4096) or last;
+			$got .= $buf;
+			last
+			  if $got =~ /\r\nContent-Length: (\d+)\r\n.*?\r\n\r\n(.*)\z/s
+			  && length($2) >= $1;
+		}
+		$answered++ if $got =~ m{\AHTTP/1\.1 200 };
+	}
+	is($answered, 5, 'five requests in turn on one kept-alive connection');
+	my $closed = $sel->can_read(30) && !sysread($sock, my $buf, 4096);
+	ok($closed, 'an idle kept-alive connection is closed by the server');
+}
 
 # Many requests in a row: each gets its answer and its socket closed.
 my $good = 0;

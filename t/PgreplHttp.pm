@@ -62,12 +62,13 @@ sub http_raw
 	return ($1, $3, $2, $raw);
 }
 
-# GET $path; returns (status, body) like http_raw.
+# GET $path, on a connection of its own that the server closes after the
+# answer; returns (status, body) like http_raw.
 sub http_get
 {
 	my ($port, $path) = @_;
 	my ($status, $body) = http_raw($port,
-		"GET $path HTTP/1.1\r\nHost: localhost\r\nUser-Agent: pgrepl-test\r\n\r\n");
+		"GET $path HTTP/1.1\r\nHost: localhost\r\nUser-Agent: pgrepl-test\r\nConnection: close\r\n\r\n");
 	return ($status, $body);
 }
 
