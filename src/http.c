@@ -7,7 +7,8 @@
  * One worker per node serves every client, in one thread, with
  * non-blocking sockets and a WaitEventSet: it waits for its latch, the
  * postmaster's death, its listening sockets and its clients' sockets at
- * once, and never blocks on any of them.  It is a process of its own, so
+ * once, and never blocks on any of them.  The set is kept from one wakeup
+ * to the next and built again only once a socket was opened or closed.  It is a process of its own, so
  * that nothing a client does (connecting by the thousand, sending a byte a
  * second, sending garbage) can delay the monitor's ticks, heartbeats or
  * elections; the worst a client can do is to be disconnected.
@@ -128,6 +129,8 @@ typedef struct HttpConn
 	int			served;			/* requests answered on it */
 	bool		keep_alive;		/* it carries another after this answer */
 	size_t		req_len;		/* bytes of in that the request answered took */
+	int			wait_pos;		/* its position in wait_set */
+	uint32		wait_events;	/* what it waits for there */
 	size_t		in_len;
 	char		in[HTTP_MAX_REQUEST];
 	char	   *out;			/* the answer, in conn_context */
@@ -140,6 +143,15 @@ static int	nconns = 0;
 
 static pgsocket listeners[HTTP_MAX_LISTENERS];
 static int	nlisteners = 0;
+
+/*
+ * What the worker waits on, kept from one wakeup to the next while the
+ * sockets stay the same (a kept-alive connection's next request costs no
+ * rebuild); rebuilt once a socket was opened or closed, since a closed
+ * descriptor leaves the set and a new one may take its number.
+ */
+static WaitEventSet *wait_set = NULL;
+static bool wait_set_stale = true;
 
 /* What the listening sockets were opened for; port 0 when none are. */
 static int	open_port = 0;
@@ -239,6 +251,7 @@ listen_on(const struct addrinfo *ai, const char *host)
 	}
 
 	listeners[nlisteners++] = sock;
+	wait_set_stale = true;
 	ereport(retrying ? DEBUG1 : LOG,
 			(errmsg("pgrepl HTTP endpoint listening on %s port %d",
 					addr, pgrepl_http_port)));
@@ -263,6 +276,7 @@ close_listeners(void)
 	{
 		closesocket(listeners[--nlisteners]);
 		ReleaseExternalFD();
+		wait_set_stale = true;
 	}
 	open_port = 0;
 	if (open_addresses)
@@ -365,6 +379,7 @@ static void
 conn_close(HttpConn *c)
 {
 	closesocket(c->sock);
+	wait_set_stale = true;
 	ReleaseExternalFD();
 	if (c->out)
 		pfree(c->out);
@@ -464,6 +479,7 @@ accept_connections(pgsocket listener, TimestampTz now)
 		c->sock = sock;
 		c->accepted = now;
 		c->deadline = TimestampTzPlusMilliseconds(now, HTTP_TIMEOUT_MS);
+		wait_set_stale = true;
 		c->served = 0;
 		c->keep_alive = false;
 		c->req_len = 0;
@@ -859,32 +875,61 @@ next_timeout(TimestampTz now)
 static void
 wait_and_serve(void)
 {
-	WaitEventSet *set;
 	WaitEvent	events[HTTP_MAX_CONNECTIONS + HTTP_MAX_LISTENERS + 2];
 	TimestampTz now = GetCurrentTimestamp();
 	int			n;
 	int			i;
 
-	set = pgrepl_create_wait_event_set(HTTP_MAX_CONNECTIONS + HTTP_MAX_LISTENERS + 2);
-	AddWaitEventToSet(set, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);
-	AddWaitEventToSet(set, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, NULL, NULL);
-	for (i = 0; i < nlisteners; i++)
-		AddWaitEventToSet(set, WL_SOCKET_READABLE, listeners[i], NULL,
-						  &listeners[i]);
-	for (i = 0; i < HTTP_MAX_CONNECTIONS; i++)
+	if (wait_set_stale)
 	{
-		HttpConn   *c = &conns[i];
+		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
 
-		if (c->state == CONN_FREE)
-			continue;
-		AddWaitEventToSet(set, c->state == CONN_WRITING ?
-						  WL_SOCKET_WRITEABLE : WL_SOCKET_READABLE,
-						  c->sock, NULL, c);
+		if (wait_set)
+			FreeWaitEventSet(wait_set);
+		wait_set = pgrepl_create_wait_event_set(HTTP_MAX_CONNECTIONS + HTTP_MAX_LISTENERS + 2);
+		MemoryContextSwitchTo(old);
+		AddWaitEventToSet(wait_set, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch,
+						  NULL);
+		AddWaitEventToSet(wait_set, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET,
+						  NULL, NULL);
+		for (i = 0; i < nlisteners; i++)
+			AddWaitEventToSet(wait_set, WL_SOCKET_READABLE, listeners[i], NULL,
+							  &listeners[i]);
+		for (i = 0; i < HTTP_MAX_CONNECTIONS; i++)
+		{
+			HttpConn   *c = &conns[i];
+
+			if (c->state == CONN_FREE)
+				continue;
+			c->wait_events = c->state == CONN_WRITING ?
+				WL_SOCKET_WRITEABLE : WL_SOCKET_READABLE;
+			c->wait_pos = AddWaitEventToSet(wait_set, c->wait_events,
+											c->sock, NULL, c);
+		}
+		wait_set_stale = false;
+	}
+	else
+	{
+		/* Same sockets: a connection may wait to write now, or to read. */
+		for (i = 0; i < HTTP_MAX_CONNECTIONS; i++)
+		{
+			HttpConn   *c = &conns[i];
+			uint32		want;
+
+			if (c->state == CONN_FREE)
+				continue;
+			want = c->state == CONN_WRITING ?
+				WL_SOCKET_WRITEABLE : WL_SOCKET_READABLE;
+			if (want != c->wait_events)
+			{
+				ModifyWaitEvent(wait_set, c->wait_pos, want, NULL);
+				c->wait_events = want;
+			}
+		}
 	}
 
-	n = WaitEventSetWait(set, next_timeout(now), events, lengthof(events),
+	n = WaitEventSetWait(wait_set, next_timeout(now), events, lengthof(events),
 						 PG_WAIT_EXTENSION);
-	FreeWaitEventSet(set);
 
 	now = GetCurrentTimestamp();
 	for (i = 0; i < n; i++)
