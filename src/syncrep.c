@@ -290,6 +290,21 @@ desired_names(const PgreplPeerView *views, int nviews, StringInfo buf,
 	appendStringInfoChar(buf, ')');
 }
 
+/*
+ * In mode off, the value of synchronous_standby_names last judged by
+ * reset_quorum_setting(); forgotten whenever quorum mode runs, since it may
+ * write that value again.
+ */
+static char *judged_off = NULL;
+
+static void
+forget_judged_off(void)
+{
+	if (judged_off)
+		pfree(judged_off);
+	judged_off = NULL;
+}
+
 static void
 write_setting(void *arg)
 {
@@ -361,31 +376,32 @@ written_by_quorum_mode(const PgreplPeerView *views, int nviews,
 /*
  * Mode off, on the leader: take back a value quorum mode left behind, or
  * commits would go on waiting for standbys that nobody asked for any
- * more.  The reset is written once per value; the reload makes it take.
+ * more.  Each value is judged once (parsing it every pass would cost the
+ * monitor for an operator's value that stays): reset if it is quorum
+ * mode's, which the reload then makes take, else left alone.
  */
 static void
 reset_quorum_setting(const PgreplPeerView *views, int nviews)
 {
-	static char *reset_from = NULL;
-
-	if (reset_from != NULL && strcmp(reset_from, SyncRepStandbyNames) != 0)
-	{
-		pfree(reset_from);		/* the reset took */
-		reset_from = NULL;
-	}
-	if (SyncRepStandbyNames[0] == '\0' || reset_from != NULL ||
-		!written_by_quorum_mode(views, nviews, SyncRepStandbyNames) ||
-		!pgrepl_in_transaction("reset synchronous_standby_names",
-							   write_setting, NULL))
+	if (judged_off != NULL && strcmp(judged_off, SyncRepStandbyNames) == 0)
+		return;
+	forget_judged_off();
+	if (SyncRepStandbyNames[0] == '\0')
 		return;
 
-	ereport(LOG,
-			(errmsg("pgrepl reset synchronous_standby_names, which was '%s': pgrepl.synchronous_mode is off",
-					SyncRepStandbyNames)));
-	election_record_event("synchronous standbys",
-						  "synchronous_standby_names reset: pgrepl.synchronous_mode is off");
-	reset_from = MemoryContextStrdup(TopMemoryContext, SyncRepStandbyNames);
-	kill(PostmasterPid, SIGHUP);
+	if (written_by_quorum_mode(views, nviews, SyncRepStandbyNames))
+	{
+		if (!pgrepl_in_transaction("reset synchronous_standby_names",
+								   write_setting, NULL))
+			return;
+		ereport(LOG,
+				(errmsg("pgrepl reset synchronous_standby_names, which was '%s': pgrepl.synchronous_mode is off",
+						SyncRepStandbyNames)));
+		election_record_event("synchronous standbys",
+							  "synchronous_standby_names reset: pgrepl.synchronous_mode is off");
+		kill(PostmasterPid, SIGHUP);
+	}
+	judged_off = MemoryContextStrdup(TopMemoryContext, SyncRepStandbyNames);
 }
 
 /*
@@ -417,6 +433,7 @@ syncrep_step(const PgreplPeerView *views, int nviews, const char **why)
 		return true;
 	}
 
+	forget_judged_off();
 	if (pgrepl_synchronous_mode == PGREPL_SYNC_MODE_QUORUM_AVAILABLE)
 		update_marks(views, nviews, GetCurrentTimestamp());
 	else
