@@ -142,14 +142,12 @@ read_node_live(NodeView *nv)
 static void
 read_node(NodeView *nv)
 {
-	char		note[PGREPL_NOTE_LEN];
-
 	read_node_live(nv);
 	nv->sample = palloc0(pgrepl_sample_size());
 	nv->has_sample = pgrepl_state_read_sample(nv->sample, &nv->monitor_pid);
 	nv->views = palloc(sizeof(PgreplPeerView) * (PGREPL_MAX_NODES + 1));
 	nv->nviews = pgrepl_state_read_views(nv->views);
-	pgrepl_state_read_note(note, &nv->needs_rejoin);
+	pgrepl_state_read_note(NULL, &nv->needs_rejoin);
 }
 
 /* This node's WAL position: flushed on a primary, received on a standby. */

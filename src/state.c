@@ -555,8 +555,9 @@ pgrepl_state_read_sync(int *k, char names[][NAMEDATALEN], int *n)
 }
 
 /*
- * What pgrepl_state_set_note last said (note has room for
- * PGREPL_NOTE_LEN); needs_rejoin may be NULL.
+ * What pgrepl_state_set_note last said: the note into note (room for
+ * PGREPL_NOTE_LEN), whether this node must rejoin into needs_rejoin;
+ * either may be NULL.
  */
 void
 pgrepl_state_read_note(char *note, bool *needs_rejoin)
@@ -564,7 +565,8 @@ pgrepl_state_read_note(char *note, bool *needs_rejoin)
 	PgreplShared *s = state();
 
 	LWLockAcquire(s->lock, LW_SHARED);
-	strlcpy(note, s->note, PGREPL_NOTE_LEN);
+	if (note)
+		strlcpy(note, s->note, PGREPL_NOTE_LEN);
 	if (needs_rejoin)
 		*needs_rejoin = s->needs_rejoin;
 	LWLockRelease(s->lock);
