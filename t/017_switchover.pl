@@ -47,13 +47,7 @@ foreach my $node (@nodes)
 $node1->safe_psql('postgres', 'CREATE TABLE acked (id int PRIMARY KEY)');
 
 # node1 will rejoin by itself once replaced (t/020_rejoin.pl tests how).
-my $bindir = $node1->config_data('--bindir');
-$node1->safe_psql('postgres',
-	"ALTER SYSTEM SET pgrepl.rejoin_command = '$bindir/pgrepl_rejoin -D %d --server-log "
-	  . $node1->logfile
-	  . "'; SELECT pg_reload_conf()");
-poll_ok($node1, q{SELECT current_setting('pgrepl.rejoin_command') <> ''},
-	'node1: pgrepl.rejoin_command is set');
+set_rejoin_command($node1);
 
 #
 # The client: one process, one psql session at a time, one INSERT per

@@ -27,13 +27,7 @@ my ($node1, $node2, $node3) = new_cluster(2,
 my $witness1 = new_witness('witness1', $node1, $node2, $node3);
 my $witness2 = new_witness('witness2', $node1, $node2, $node3, $witness1);
 
-my $bindir = $node3->config_data('--bindir');
-$node3->safe_psql('postgres',
-	"ALTER SYSTEM SET pgrepl.rejoin_command = '$bindir/pgrepl_rejoin -D %d --server-log "
-	  . $node3->logfile
-	  . "'; SELECT pg_reload_conf()");
-poll_ok($node3, q{SELECT current_setting('pgrepl.rejoin_command') <> ''},
-	'node3: pgrepl.rejoin_command is set');
+set_rejoin_command($node3);
 
 poll_ok($node1, q{SELECT term = 1 AND NOT fenced FROM pgrepl.status},
 	'node1 leads term 1');

@@ -21,7 +21,7 @@ use Test::More;
 use Time::HiRes qw(usleep);
 
 our @EXPORT = qw(new_cluster new_witness show_state poll_ok query kill9_and_wait
-  start_after_kill9 wait_gone node_pids freeze thaw start_proxies cut_off heal);
+  start_after_kill9 wait_gone set_rejoin_command node_pids freeze thaw start_proxies cut_off heal);
 
 # Peers reach each node through a proxy of the test's (see start_proxies)
 # when %proxy_port maps its name to the proxy's port.
@@ -144,6 +144,23 @@ sub new_witness
 			$node->name . ": $n reachable members");
 	}
 	return $witness;
+}
+
+# Have a node rejoin by itself once it must: pgrepl.rejoin_command runs
+# pgrepl_rejoin, whose server log is the node's own; returns once the
+# setting is in effect.
+sub set_rejoin_command
+{
+	my ($node) = @_;
+	my $bindir = $node->config_data('--bindir');
+
+	$node->safe_psql('postgres',
+		"ALTER SYSTEM SET pgrepl.rejoin_command = '$bindir/pgrepl_rejoin -D %d --server-log "
+		  . $node->logfile
+		  . "'; SELECT pg_reload_conf()");
+	poll_ok($node, q{SELECT current_setting('pgrepl.rejoin_command') <> ''},
+		$node->name . ': pgrepl.rejoin_command is set');
+	return;
 }
 
 # Print what pgrepl shows on a node.
