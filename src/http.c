@@ -132,12 +132,18 @@ typedef struct HttpConn
 	int			wait_pos;		/* its position in wait_set */
 	uint32		wait_events;	/* what it waits for there */
 	size_t		in_len;
-	char		in[HTTP_MAX_REQUEST];
+	char	   *in;				/* HTTP_MAX_REQUEST bytes, the slot's own */
 	char	   *out;			/* the answer, in conn_context */
 	size_t		out_len;
 	size_t		out_done;
 } HttpConn;
 
+/*
+ * The connection slots.  Their request buffers are apart from them, so
+ * that the passes over every slot at each wakeup (deadlines, what each
+ * waits for) read a few kilobytes, not one page per slot: on a busy
+ * server's cold caches, that was most of what a request cost.
+ */
 static HttpConn *conns;
 static int	nconns = 0;
 
@@ -819,7 +825,7 @@ conn_read(HttpConn *c, TimestampTz now)
 		return;
 	}
 
-	n = recv(c->sock, c->in + c->in_len, sizeof(c->in) - c->in_len, 0);
+	n = recv(c->sock, c->in + c->in_len, HTTP_MAX_REQUEST - c->in_len, 0);
 	if (n < 0)
 	{
 		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
@@ -967,6 +973,8 @@ wait_and_serve(void)
 void
 pgrepl_http_main(Datum main_arg)
 {
+	int			i;
+
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
@@ -986,6 +994,8 @@ pgrepl_http_main(Datum main_arg)
 											ALLOCSET_DEFAULT_SIZES);
 	conns = MemoryContextAllocZero(TopMemoryContext,
 								   sizeof(HttpConn) * HTTP_MAX_CONNECTIONS);
+	for (i = 0; i < HTTP_MAX_CONNECTIONS; i++)
+		conns[i].in = MemoryContextAlloc(TopMemoryContext, HTTP_MAX_REQUEST);
 
 	for (;;)
 	{
