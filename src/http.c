@@ -8,10 +8,11 @@
  * non-blocking sockets and a WaitEventSet: it waits for its latch, the
  * postmaster's death, its listening sockets and its clients' sockets at
  * once, and never blocks on any of them.  The set is kept from one wakeup
- * to the next and built again only once a socket was opened or closed.  It is a process of its own, so
- * that nothing a client does (connecting by the thousand, sending a byte a
- * second, sending garbage) can delay the monitor's ticks, heartbeats or
- * elections; the worst a client can do is to be disconnected.
+ * to the next, new sockets added to it, and built again only once a socket
+ * was closed.  It is a process of its own, so that nothing a client does
+ * (connecting by the thousand, sending a byte a second, sending garbage)
+ * can delay the monitor's ticks, heartbeats or elections; the worst a
+ * client can do is to be disconnected.
  *
  * A connection carries one request and its answer, or, when an HTTP/1.1
  * client asks for nothing else, one after another (keep-alive): health
@@ -151,10 +152,11 @@ static pgsocket listeners[HTTP_MAX_LISTENERS];
 static int	nlisteners = 0;
 
 /*
- * What the worker waits on, kept from one wakeup to the next while the
- * sockets stay the same (a kept-alive connection's next request costs no
- * rebuild); rebuilt once a socket was opened or closed, since a closed
- * descriptor leaves the set and a new one may take its number.
+ * What the worker waits on, kept from one wakeup to the next (a kept-alive
+ * connection's next request costs no rebuild), accepted sockets added to
+ * it; rebuilt once a socket was closed, since there is no taking one out
+ * and a new socket may take a closed one's number, and once a listening
+ * socket was opened.
  */
 static WaitEventSet *wait_set = NULL;
 static bool wait_set_stale = true;
@@ -435,65 +437,6 @@ conn_slot(void)
 	elog(DEBUG1, "pgrepl HTTP endpoint closes a connection to make room for a new one");
 	conn_close(victim);
 	return victim;
-}
-
-/* Accept what connections are waiting on a listening socket. */
-static void
-accept_connections(pgsocket listener, TimestampTz now)
-{
-	int			i;
-
-	for (i = 0; i < HTTP_ACCEPT_BATCH; i++)
-	{
-		pgsocket	sock;
-		HttpConn   *c;
-		int			one = 1;
-
-		if (!AcquireExternalFD())
-		{
-			/* Not expected below the connection cap; wait for a close */
-			elog(DEBUG1, "pgrepl HTTP endpoint is out of file descriptors");
-			return;
-		}
-		sock = accept(listener, NULL, NULL);
-		if (sock == PGINVALID_SOCKET)
-		{
-			int			save_errno = errno;
-
-			ReleaseExternalFD();
-			if (save_errno == EAGAIN || save_errno == EWOULDBLOCK ||
-				save_errno == EINTR)
-				return;
-			if (save_errno == ECONNABORTED)
-				continue;
-			errno = save_errno;
-			ereport(LOG,
-					(errcode_for_socket_access(),
-					 errmsg("pgrepl HTTP endpoint could not accept a connection: %m")));
-			return;
-		}
-		if (!pg_set_noblock(sock))
-		{
-			closesocket(sock);
-			ReleaseExternalFD();
-			continue;
-		}
-		(void) setsockopt(sock, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-
-		c = conn_slot();
-		c->state = CONN_READING;
-		c->sock = sock;
-		c->accepted = now;
-		c->deadline = TimestampTzPlusMilliseconds(now, HTTP_TIMEOUT_MS);
-		wait_set_stale = true;
-		c->served = 0;
-		c->keep_alive = false;
-		c->req_len = 0;
-		c->in_len = 0;
-		c->out = NULL;
-		c->out_len = c->out_done = 0;
-		nconns++;
-	}
 }
 
 static const char *
@@ -840,6 +783,85 @@ conn_read(HttpConn *c, TimestampTz now)
 	}
 	c->in_len += n;
 	conn_serve(c, now);
+}
+
+/*
+ * Add a new connection's socket to the kept wait set, which has room for
+ * every slot as long as no socket was closed since it was built (a closed
+ * one keeps its place until the set is built again without it).  Adding
+ * is one system call; building the set again, one per socket and three
+ * more.
+ */
+static void
+conn_watch(HttpConn *c)
+{
+	if (wait_set_stale)
+		return;					/* built again before the next wait */
+	c->wait_events = WL_SOCKET_READABLE;
+	c->wait_pos = AddWaitEventToSet(wait_set, c->wait_events, c->sock,
+									NULL, c);
+}
+
+/* Accept what connections are waiting on a listening socket. */
+static void
+accept_connections(pgsocket listener, TimestampTz now)
+{
+	int			i;
+
+	for (i = 0; i < HTTP_ACCEPT_BATCH; i++)
+	{
+		pgsocket	sock;
+		HttpConn   *c;
+		int			one = 1;
+
+		if (!AcquireExternalFD())
+		{
+			/* Not expected below the connection cap; wait for a close */
+			elog(DEBUG1, "pgrepl HTTP endpoint is out of file descriptors");
+			return;
+		}
+		sock = accept(listener, NULL, NULL);
+		if (sock == PGINVALID_SOCKET)
+		{
+			int			save_errno = errno;
+
+			ReleaseExternalFD();
+			if (save_errno == EAGAIN || save_errno == EWOULDBLOCK ||
+				save_errno == EINTR)
+				return;
+			if (save_errno == ECONNABORTED)
+				continue;
+			errno = save_errno;
+			ereport(LOG,
+					(errcode_for_socket_access(),
+					 errmsg("pgrepl HTTP endpoint could not accept a connection: %m")));
+			return;
+		}
+		if (!pg_set_noblock(sock))
+		{
+			closesocket(sock);
+			ReleaseExternalFD();
+			continue;
+		}
+		(void) setsockopt(sock, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+
+		c = conn_slot();
+		c->state = CONN_READING;
+		c->sock = sock;
+		c->accepted = now;
+		c->deadline = TimestampTzPlusMilliseconds(now, HTTP_TIMEOUT_MS);
+		c->served = 0;
+		c->keep_alive = false;
+		c->req_len = 0;
+		c->in_len = 0;
+		c->out = NULL;
+		c->out_len = c->out_done = 0;
+		nconns++;
+		conn_watch(c);
+
+		/* A client sends its request as soon as it is connected */
+		conn_read(c, now);
+	}
 }
 
 /* Close connections past their deadline. */
