@@ -93,9 +93,10 @@ static struct
 	uint64		term;
 	TimestampTz deadline;
 	int			nvoters;
-	int			nanswers;		/* granted or refused, this round */
 	int			ngranted;		/* this node's own vote included */
 	char		granted_by[PGREPL_MAX_NODES][NAMEDATALEN];
+	int			nrefused;
+	char		refused_by[PGREPL_MAX_NODES][NAMEDATALEN];
 	TimestampTz next_try;		/* backoff after a lost election */
 	bool		lag_reported;	/* "too far behind" logged this outage */
 	uint64		request;		/* the operator's request it serves, or 0 */
@@ -457,8 +458,8 @@ start_round(ElectionPhase phase, const PgreplPeerView *self, TimestampTz now)
 	PgreplVoteRequest req;
 
 	election.phase = phase;
-	election.nanswers = 1;		/* our own */
-	election.ngranted = 1;
+	election.ngranted = 1;		/* our own */
+	election.nrefused = 0;
 	election.refusal[0] = '\0';
 	strlcpy(election.granted_by[0], self->name, NAMEDATALEN);
 	election.deadline = TimestampTzPlusMilliseconds(now, pgrepl_heartbeat_timeout());
@@ -471,6 +472,46 @@ start_round(ElectionPhase phase, const PgreplPeerView *self, TimestampTz now)
 	peers_request_votes(&req);
 }
 
+/* Whether peer has answered this round, granting or refusing. */
+static bool
+has_answered(const char *peer)
+{
+	int			i;
+
+	for (i = 0; i < election.ngranted; i++)
+	{
+		if (strcmp(election.granted_by[i], peer) == 0)
+			return true;
+	}
+	for (i = 0; i < election.nrefused; i++)
+	{
+		if (strcmp(election.refused_by[i], peer) == 0)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Whether this round can still be won: the votes granted, and those of the
+ * reachable voters that have not answered yet, make a majority.  A voter
+ * that cannot be reached now may answer once it is back, but waiting for
+ * that is no better than asking again soon, when it will be counted.
+ */
+static bool
+round_winnable(const PgreplPeerView *views, int nviews, int majority)
+{
+	int			possible = election.ngranted;
+	int			i;
+
+	for (i = 0; i < nviews; i++)
+	{
+		if (!views[i].is_self && views[i].reachable &&
+			!has_answered(views[i].name))
+			possible++;
+	}
+	return possible >= majority;
+}
+
 /*
  * A peer answered a vote request of ours.  Only answers to this round
  * count: a pre-vote granted late must never pass for a vote, which the
@@ -480,14 +521,14 @@ void
 election_vote_answered(const char *peer, uint64 term, bool dry_run,
 					   bool granted, const char *reason)
 {
-	int			i;
-
 	if (election.phase == ELECTION_IDLE || term != election.term ||
-		dry_run != (election.phase == ELECTION_PREVOTE))
+		dry_run != (election.phase == ELECTION_PREVOTE) ||
+		has_answered(peer))
 		return;
-	election.nanswers++;
 	if (!granted)
 	{
+		if (election.nrefused < PGREPL_MAX_NODES)
+			strlcpy(election.refused_by[election.nrefused++], peer, NAMEDATALEN);
 		if (election.refusal[0] == '\0')
 			snprintf(election.refusal, sizeof(election.refusal),
 					 "node \"%s\" refused: %s", peer, reason ? reason : "no reason given");
@@ -497,11 +538,6 @@ election_vote_answered(const char *peer, uint64 term, bool dry_run,
 						election.phase == ELECTION_PREVOTE ? " (pre-vote)" : "",
 						reason ? reason : "no reason given")));
 		return;
-	}
-	for (i = 0; i < election.ngranted; i++)
-	{
-		if (strcmp(election.granted_by[i], peer) == 0)
-			return;
 	}
 	if (election.ngranted < PGREPL_MAX_NODES)
 		strlcpy(election.granted_by[election.ngranted++], peer, NAMEDATALEN);
@@ -762,15 +798,22 @@ standby_step(const PgreplPeerView *views, int nviews, TimestampTz now)
 			else
 				win();
 		}
-		else if (election.nanswers >= election.nvoters)
+		else if (!round_winnable(views, nviews, majority))
 		{
 			/*
-			 * Everyone answered and too many refused, typically voters that
-			 * heard the primary a moment later than we did: try again soon,
-			 * rather than after a whole round's deadline.
+			 * Too many refused, typically voters that heard the primary a
+			 * moment later than we did, and no one else can answer (a dead
+			 * primary never will): give up now rather than at the round's
+			 * deadline.  Within the head start a worse candidate gives us,
+			 * try again after a heartbeat interval, so that the refusals of
+			 * a moment do not cost us the election; after it, back off as
+			 * from any lost round, so that a standby cut off from the
+			 * primary alone does not ask the others every heartbeat for as
+			 * long as that lasts.
 			 */
 			end_election(now, "too many votes were refused",
-						 pgrepl_heartbeat_interval);
+						 silence < pgrepl_failover_timeout + pgrepl_heartbeat_timeout() ?
+						 pgrepl_heartbeat_interval : pgrepl_heartbeat_timeout());
 		}
 		else if (now >= election.deadline)
 			end_election(now, "no majority answered in time",

@@ -3,7 +3,8 @@
 # Five three-node clusters, each losing its primary:
 #
 # - tie: the two standbys hold identical WAL.  Exactly one wins, the other
-#   votes for it and follows it; the tie goes to the higher priority.
+#   votes for it and follows it; the tie goes to the higher priority, even
+#   when the other refuses its first rounds.
 # - slow: the standby that wins takes long to be promoted.  The other,
 #   which voted for it, does not depose it meanwhile by winning a later
 #   term.
@@ -194,13 +195,24 @@ sub write_wal_mb
 # tie: two standbys with identical WAL.  The primary is shut down cleanly,
 # so that its WAL senders send all of it, to the last record, before they
 # exit.  tie3 has the higher priority, so it should win although its name
-# comes second.
+# comes second.  tie2 gives up on tie1 half a second later than tie3 does,
+# so it refuses tie3's first rounds, as a voter that heard the primary last
+# does: tie3 must still win within the head start tie2 gives it.
+# Heartbeats every 250 ms make that head start (a heartbeat timeout) a
+# second, twice the longest pause between tie3's rounds then.
 #
 {
+	my $heartbeats = "pgrepl.heartbeat_interval = '250ms'\n";
 	my ($tie1, $tie2, $tie3) = new_cluster(
 		2,
 		prefix => 'tie',
-		extra => { tie3 => "pgrepl.priority = 200\n" });
+		extra => {
+			tie1 => $heartbeats,
+			tie2 => $heartbeats
+			  . "pgrepl.failover_timeout = '"
+			  . 1000 * ($failover_timeout + 0.5) . "ms'\n",
+			tie3 => $heartbeats . "pgrepl.priority = 200\n"
+		});
 
 	$tie1->safe_psql('postgres',
 		'CREATE TABLE t (id int); INSERT INTO t SELECT generate_series(1, 100)');
@@ -225,6 +237,10 @@ sub write_wal_mb
 	my $loser = $winner == $tie2 ? $tie3 : $tie2;
 	my ($wname, $lname) = ($winner->name, $loser->name);
 
+	like(log_since($tie3, $offset{tie3}),
+		qr/pgrepl node "tie2" refused its vote in term 2 \(pre-vote\)/,
+		'tie3: tie2 refused its first round');
+
 	log_ok(
 		$loser,
 		qr/pgrepl granted its vote for node "$wname" in term 2/,
@@ -243,16 +259,10 @@ sub write_wal_mb
 		'2', $_->name . ': still in term 2')
 	  foreach ($winner, $loser);
 
-  TODO:
-	{
-		# Passes most runs; failed once in CI: tie3 must win its pre-vote
-		# round within the head start tie2 gives it.
-		local $TODO =
-		  'a better candidate whose round a voter refuses waits out the round and backs off '
-		  . 'for longer than the head start others give it';
-		is($wname, 'tie3',
-			'the tie went to the higher priority (tie3 at 200, tie2 at 100)');
-	}
+	# A round that can no longer be won (tie2 refused, tie1 never answers)
+	# is tried again at once, not after its deadline and a backoff.
+	is($wname, 'tie3',
+		'the tie went to the higher priority (tie3 at 200, tie2 at 100)');
 
 	$_->stop foreach ($winner, $loser);
 }
