@@ -802,7 +802,7 @@ standby_step(const PgreplPeerView *views, int nviews, TimestampTz now)
 		{
 			/*
 			 * Too many refused, typically voters that heard the primary a
-			 * moment later than we did, and no one else can answer (a dead
+			 * moment later than we did, or too few can answer (a dead
 			 * primary never will): give up now rather than at the round's
 			 * deadline.  Within the head start a worse candidate gives us,
 			 * try again after a heartbeat interval, so that the refusals of
@@ -811,9 +811,20 @@ standby_step(const PgreplPeerView *views, int nviews, TimestampTz now)
 			 * primary alone does not ask the others every heartbeat for as
 			 * long as that lasts.
 			 */
-			end_election(now, "too many votes were refused",
-						 silence < pgrepl_failover_timeout + pgrepl_heartbeat_timeout() ?
-						 pgrepl_heartbeat_interval : pgrepl_heartbeat_timeout());
+			int			backoff = silence < pgrepl_failover_timeout +
+				pgrepl_heartbeat_timeout() ?
+				pgrepl_heartbeat_interval : pgrepl_heartbeat_timeout();
+
+			if (election.nrefused > 0)
+				end_election(now, "too many votes were refused", backoff);
+			else
+			{
+				/* No one refused: too few voters can be reached */
+				snprintf(why, sizeof(why),
+						 "no majority of voters reachable (%d of %d, %d needed)",
+						 reachable, nviews, majority);
+				end_election(now, why, backoff);
+			}
 		}
 		else if (now >= election.deadline)
 			end_election(now, "no majority answered in time",

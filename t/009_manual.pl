@@ -125,7 +125,7 @@ poll_ok(
   $other->psql('postgres', 'SELECT pgrepl.promote()');
 like(
 	$stderr,
-	qr/was not promoted.*The election failed: no majority answered in time/s,
+	qr/was not promoted.*The election failed: no majority of voters reachable \(1 of 3, 2 needed\)/s,
 	$other->name . ': promote() without force cannot win without a majority');
 
 my $log_offset = -s $other->logfile;
