@@ -142,8 +142,8 @@ typedef struct HttpConn
 /*
  * The connection slots.  Their request buffers are apart from them, so
  * that the passes over every slot at each wakeup (deadlines, what each
- * waits for) read a few kilobytes, not one page per slot: on a busy
- * server's cold caches, that was most of what a request cost.
+ * waits for) read a few kilobytes, not a page per slot, each page a likely
+ * cache and TLB miss on a server busy with other work.
  */
 static HttpConn *conns;
 static int	nconns = 0;
