@@ -460,11 +460,15 @@ status_text(int status)
 	return "Unknown";
 }
 
-/* Set the connection's answer, and start writing it. */
+/*
+ * Set the connection's answer, and start writing it.  The answer is built
+ * in conn_context, where it lives until it is sent.
+ */
 static void
 conn_respond(HttpConn *c, int status, const char *content_type,
 			 const char *body, size_t body_len)
 {
+	MemoryContext old = MemoryContextSwitchTo(conn_context);
 	StringInfoData buf;
 
 	initStringInfo(&buf);
@@ -480,13 +484,12 @@ conn_respond(HttpConn *c, int status, const char *content_type,
 		appendStringInfoString(&buf, "Allow: GET\r\n");
 	appendStringInfoString(&buf, "\r\n");
 	appendBinaryStringInfo(&buf, body, body_len);
+	MemoryContextSwitchTo(old);
 
-	c->out = MemoryContextAlloc(conn_context, buf.len);
-	memcpy(c->out, buf.data, buf.len);
+	c->out = buf.data;
 	c->out_len = buf.len;
 	c->out_done = 0;
 	c->state = CONN_WRITING;
-	pfree(buf.data);
 }
 
 /* A plain-text answer, one line. */
