@@ -90,6 +90,9 @@
 /* Most listening sockets (addresses times address families). */
 #define HTTP_MAX_LISTENERS		16
 
+/* Room in the wait set: the latch, the postmaster, listeners, clients. */
+#define HTTP_WAIT_EVENTS	(2 + HTTP_MAX_LISTENERS + HTTP_MAX_CONNECTIONS)
+
 /* Time a client has to send its request and read the answer. */
 #define HTTP_TIMEOUT_MS			5000
 
@@ -788,6 +791,13 @@ conn_read(HttpConn *c, TimestampTz now)
 	conn_serve(c, now);
 }
 
+/* What a connection waits for: to write while an answer is pending. */
+static uint32
+conn_wait_events(const HttpConn *c)
+{
+	return c->state == CONN_WRITING ? WL_SOCKET_WRITEABLE : WL_SOCKET_READABLE;
+}
+
 /*
  * Add a new connection's socket to the kept wait set, which has room for
  * every slot as long as no socket was closed since it was built (a closed
@@ -800,7 +810,7 @@ conn_watch(HttpConn *c)
 {
 	if (wait_set_stale)
 		return;					/* built again before the next wait */
-	c->wait_events = WL_SOCKET_READABLE;
+	c->wait_events = conn_wait_events(c);
 	c->wait_pos = AddWaitEventToSet(wait_set, c->wait_events, c->sock,
 									NULL, c);
 }
@@ -900,15 +910,13 @@ next_timeout(TimestampTz now)
 }
 
 /*
- * Wait for the latch, the listening sockets and the clients, or the next
- * deadline, and serve whatever is ready.
+ * Make the wait set match what the worker waits on: built again if a socket
+ * was closed or a listener opened since it was built, else each
+ * connection's events changed where it now waits to write, or to read.
  */
 static void
-wait_and_serve(void)
+prepare_wait_set(void)
 {
-	WaitEvent	events[HTTP_MAX_CONNECTIONS + HTTP_MAX_LISTENERS + 2];
-	TimestampTz now = GetCurrentTimestamp();
-	int			n;
 	int			i;
 
 	if (wait_set_stale)
@@ -917,7 +925,7 @@ wait_and_serve(void)
 
 		if (wait_set)
 			FreeWaitEventSet(wait_set);
-		wait_set = pgrepl_create_wait_event_set(HTTP_MAX_CONNECTIONS + HTTP_MAX_LISTENERS + 2);
+		wait_set = pgrepl_create_wait_event_set(HTTP_WAIT_EVENTS);
 		MemoryContextSwitchTo(old);
 		AddWaitEventToSet(wait_set, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch,
 						  NULL);
@@ -932,33 +940,38 @@ wait_and_serve(void)
 
 			if (c->state == CONN_FREE)
 				continue;
-			c->wait_events = c->state == CONN_WRITING ?
-				WL_SOCKET_WRITEABLE : WL_SOCKET_READABLE;
+			c->wait_events = conn_wait_events(c);
 			c->wait_pos = AddWaitEventToSet(wait_set, c->wait_events,
 											c->sock, NULL, c);
 		}
 		wait_set_stale = false;
+		return;
 	}
-	else
+
+	for (i = 0; i < HTTP_MAX_CONNECTIONS; i++)
 	{
-		/* Same sockets: a connection may wait to write now, or to read. */
-		for (i = 0; i < HTTP_MAX_CONNECTIONS; i++)
-		{
-			HttpConn   *c = &conns[i];
-			uint32		want;
+		HttpConn   *c = &conns[i];
 
-			if (c->state == CONN_FREE)
-				continue;
-			want = c->state == CONN_WRITING ?
-				WL_SOCKET_WRITEABLE : WL_SOCKET_READABLE;
-			if (want != c->wait_events)
-			{
-				ModifyWaitEvent(wait_set, c->wait_pos, want, NULL);
-				c->wait_events = want;
-			}
-		}
+		if (c->state == CONN_FREE || conn_wait_events(c) == c->wait_events)
+			continue;
+		c->wait_events = conn_wait_events(c);
+		ModifyWaitEvent(wait_set, c->wait_pos, c->wait_events, NULL);
 	}
+}
 
+/*
+ * Wait for the latch, the listening sockets and the clients, or the next
+ * deadline, and serve whatever is ready.
+ */
+static void
+wait_and_serve(void)
+{
+	WaitEvent	events[HTTP_WAIT_EVENTS];
+	TimestampTz now = GetCurrentTimestamp();
+	int			n;
+	int			i;
+
+	prepare_wait_set();
 	n = WaitEventSetWait(wait_set, next_timeout(now), events, lengthof(events),
 						 PG_WAIT_EXTENSION);
 
