@@ -719,6 +719,7 @@ load_average()
 # after it.  cpu_mark takes the first reading, the cpu_*_since functions
 # read again and give the difference; the caller picks the processes.
 CPU_T0=0
+CPU_IDLE0="0 0"
 CPU_TREE0=0
 declare -A CPU_NS0=()
 
@@ -776,8 +777,8 @@ primary_postmaster()
 	head -n 1 "$(node_data primary)/postmaster.pid"
 }
 
-# Take the first reading: the wall clock, the primary's whole server, and
-# each of the given processes.  Find the pids before calling this, so that
+# Take the first reading: the wall clock, the machine's idle time, the
+# primary's whole server, and each of the given processes.  Find the pids before calling this, so that
 # the backends of the queries that found them have come and gone by the
 # reading.  Not in a command substitution: it sets the readings' variables.
 cpu_mark()
@@ -786,6 +787,7 @@ cpu_mark()
 
 	CPU_NS0=()
 	CPU_T0=$(date +%s.%N)
+	CPU_IDLE0=$(idle_ticks)
 	CPU_TREE0=$(tree_ticks "$(primary_postmaster)")
 	for pid in "$@"; do
 		CPU_NS0[$pid]=$(pid_ns "$pid")
@@ -796,6 +798,28 @@ cpu_mark()
 cpu_wall_since()
 {
 	awk -v t0="$CPU_T0" -v t1="$(date +%s.%N)" 'BEGIN { print t1 - t0 }'
+}
+
+# Print the machine's idle and busy CPU time so far, in ticks summed over
+# its cores, from /proc/stat's first line (idle and iowait; user, nice,
+# system, irq, softirq and steal).
+idle_ticks()
+{
+	local -a v
+
+	read -ra v </proc/stat
+	echo "$((v[4] + v[5])) $((v[1] + v[2] + v[3] + v[6] + v[7] + v[8]))"
+}
+
+# Print the share of the machine's CPU time, all its cores, that was idle
+# since cpu_mark: where it is not 0, the machine was not bound by CPU.
+cpu_idle_since()
+{
+	awk -v a="$CPU_IDLE0" -v b="$(idle_ticks)" 'BEGIN {
+		split(a, x, " "); split(b, y, " ")
+		idle = y[1] - x[1]; busy = y[2] - x[2]
+		print (idle + busy > 0) ? idle / (idle + busy) : 0
+	}'
 }
 
 # Print the CPU seconds the primary's whole server used since cpu_mark.
