@@ -36,7 +36,8 @@ OBJS = \
 PGFILEDESC = "pgrepl - automatic failover and lag monitoring for streaming replication"
 
 EXTENSION = pgrepl
-DATA = sql/pgrepl--1.0.sql sql/pgrepl--1.0--1.1.sql sql/pgrepl--1.1--1.2.sql
+DATA = sql/pgrepl--1.0.sql sql/pgrepl--1.0--1.1.sql sql/pgrepl--1.1--1.2.sql \
+	sql/pgrepl--1.2--1.3.sql
 
 # Run by the monitor (pgrepl.rejoin_command) or an operator, beside
 # pg_rewind and pg_ctl in PostgreSQL's bindir.

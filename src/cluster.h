@@ -66,6 +66,7 @@ typedef struct PgreplPeerView
 	int			priority;
 	uint64		term;			/* the highest term it has seen */
 	bool		leader;			/* a primary leading that term, unfenced */
+	uint64		rejoined_term;	/* of the leader it last rejoined, or 0 */
 
 	/*
 	 * The last heartbeat it answered that this node sent as the leader of

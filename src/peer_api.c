@@ -36,6 +36,7 @@
 #include "compat.h"
 #include "sample.h"
 #include "members.h"
+#include "rejoin.h"
 #include "state.h"
 #include "vote.h"
 
@@ -47,7 +48,8 @@ PG_FUNCTION_INFO_V1(pgrepl_copy_members);
 PG_FUNCTION_INFO_V1(pgrepl_share_pause);
 PG_FUNCTION_INFO_V1(pgrepl_share_marks);
 
-#define HEARTBEAT_COLS	8
+/* pgrepl.heartbeat()'s columns: 9 since 1.3 (rejoined_term), 8 before. */
+#define HEARTBEAT_COLS	9
 #define VOTE_COLS		3
 
 /* This node's role as its peers should see it, from its live state. */
@@ -117,6 +119,10 @@ heartbeat_tupdesc(FunctionCallInfo fcinfo)
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
+	/* 1.2 declares all but the last column. */
+	if (tupdesc->natts != HEARTBEAT_COLS && tupdesc->natts != HEARTBEAT_COLS - 1)
+		elog(ERROR, "pgrepl.heartbeat() returns %d columns, this library %d",
+			 tupdesc->natts, HEARTBEAT_COLS);
 	old = MemoryContextSwitchTo(TopMemoryContext);
 	tupdesc = CreateTupleDescCopy(tupdesc);
 	MemoryContextSwitchTo(old);
@@ -132,11 +138,14 @@ heartbeat_tupdesc(FunctionCallInfo fcinfo)
 
 /*
  * pgrepl.heartbeat(sender, sender_term, sender_leads): this node's name,
- * kind, role, timeline, WAL position, priority, term, and whether it leads
- * that term, for the peer called sender.  The sender's term is adopted if
- * it is higher; a heartbeat from the primary leading the current term is
- * contact with a healthy primary, which keeps this node from voting for a
- * successor, and answering it is what renews that primary's lease.
+ * kind, role, timeline, WAL position, priority, term, whether it leads
+ * that term, and since 1.3 the term of the leader it last rejoined (or
+ * NULL), for the peer called sender.  The library answers the function as
+ * 1.2 declares it too, until the extension is updated.  The sender's term
+ * is adopted if it is higher; a heartbeat from the primary leading the
+ * current term is contact with a healthy primary, which keeps this node
+ * from voting for a successor, and answering it is what renews that
+ * primary's lease.
  */
 Datum
 pgrepl_heartbeat(PG_FUNCTION_ARGS)
@@ -151,6 +160,7 @@ pgrepl_heartbeat(PG_FUNCTION_ARGS)
 	XLogRecPtr	lsn;
 	PgreplRole	role = my_role();
 	PgreplTermState ts;
+	uint64		rejoined = pgrepl_rejoined_term();
 
 	pgrepl_check_node_name(sender);
 	if (sender_term < 0)
@@ -181,6 +191,8 @@ pgrepl_heartbeat(PG_FUNCTION_ARGS)
 	values[5] = Int32GetDatum(pgrepl_priority);
 	values[6] = Int64GetDatum((int64) ts.term);
 	values[7] = BoolGetDatum(i_lead(&ts));
+	values[8] = Int64GetDatum((int64) rejoined);
+	nulls[8] = (rejoined == 0);
 
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }

@@ -27,6 +27,12 @@
  * if the function is gone, or its columns changed type, the heartbeat fails
  * and the next connection prepares the statement anew.
  *
+ * Extension 1.3 added a column to pgrepl.heartbeat() (rejoined_term).  A
+ * peer whose extension is still 1.2 (a witness not updated yet, or a
+ * standby that has not replayed the update) cannot prepare a statement
+ * that names it: on that error the connection prepares 1.2's instead, and
+ * keeps it until it is closed, since 1.2's columns are 1.3's too.
+ *
  * Heartbeats carry terms both ways: each side adopts the other's term if it
  * is higher, which is how a new primary's term reaches every node, and how
  * an old primary learns that it was replaced.  An answer from the primary
@@ -104,9 +110,17 @@ typedef enum PeerQuery
 /* How long a leader waits to copy the members' list again after a refusal. */
 #define COPY_RETRY_MS	(10 * 1000)
 
-/* The heartbeat, prepared once per connection under this name. */
+/*
+ * The heartbeat, prepared once per connection under this name: as of
+ * extension 1.3, or, on a peer whose pgrepl.heartbeat() lacks 1.3's
+ * column, as of 1.2.
+ */
 #define HEARTBEAT_STATEMENT "pgrepl_heartbeat"
 #define HEARTBEAT_SQL \
+	"SELECT node_name, kind, role, timeline, " \
+	"       wal_lsn, priority, term, leader, rejoined_term " \
+	"FROM pgrepl.heartbeat($1, $2, $3)"
+#define HEARTBEAT_SQL_1_2 \
 	"SELECT node_name, kind, role, timeline, " \
 	"       wal_lsn, priority, term, leader " \
 	"FROM pgrepl.heartbeat($1, $2, $3)"
@@ -120,6 +134,7 @@ typedef struct Peer
 	PostgresPollingStatusType poll;		/* while connecting */
 	bool		flushing;		/* query not fully sent yet */
 	bool		prepared;		/* heartbeat statement prepared on conn */
+	bool		heartbeat_1_2;	/* ... as of 1.2: the peer is not updated */
 	PeerQuery	query;			/* while querying */
 	TimestampTz deadline;		/* of the connection attempt or query */
 	TimestampTz next_heartbeat; /* or next connection attempt */
@@ -202,6 +217,7 @@ disconnect(Peer *p)
 	p->state = PEER_DISCONNECTED;
 	p->flushing = false;
 	p->prepared = false;
+	p->heartbeat_1_2 = false;
 	p->copied_version = 0;
 	p->copied_term = 0;
 	p->pause_version = 0;
@@ -498,7 +514,8 @@ send_query(Peer *p, TimestampTz now)
 	else if (!p->prepared)
 	{
 		/* next_heartbeat stays: the heartbeat itself is still due. */
-		ok = PQsendPrepare(p->conn, HEARTBEAT_STATEMENT, HEARTBEAT_SQL,
+		ok = PQsendPrepare(p->conn, HEARTBEAT_STATEMENT,
+						   p->heartbeat_1_2 ? HEARTBEAT_SQL_1_2 : HEARTBEAT_SQL,
 						   3, NULL);
 		p->query = QUERY_PREPARE;
 	}
@@ -537,7 +554,7 @@ heartbeat_answered(Peer *p, PGresult *res, TimestampTz now)
 	PgreplNodeKind kind;
 	PgreplRole	role;
 
-	if (PQntuples(res) != 1 || PQnfields(res) != 8)
+	if (PQntuples(res) != 1 || PQnfields(res) != (p->heartbeat_1_2 ? 8 : 9))
 	{
 		peer_failed(p, now, "unexpected answer to a heartbeat");
 		return;
@@ -571,6 +588,8 @@ heartbeat_answered(Peer *p, PGresult *res, TimestampTz now)
 	v->priority = atoi(PQgetvalue(res, 0, 5));
 	v->term = strtou64(PQgetvalue(res, 0, 6), NULL, 10);
 	v->leader = (strcmp(PQgetvalue(res, 0, 7), "t") == 0);
+	v->rejoined_term = (p->heartbeat_1_2 || PQgetisnull(res, 0, 8)) ? 0 :
+		strtou64(PQgetvalue(res, 0, 8), NULL, 10);
 	v->has_reply = true;
 	v->last_reply = now;
 	v->reachable = true;
@@ -633,9 +652,18 @@ query_answered(Peer *p, PGresult *res, TimestampTz now)
 {
 	if (p->query == QUERY_PREPARE)
 	{
-		/* Not preparing the heartbeat is failing it, with the same error. */
+		const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+
+		/*
+		 * A peer whose extension is not updated yet is asked for what its
+		 * pgrepl.heartbeat() has (receive() prepares that next).  Else, not
+		 * preparing the heartbeat is failing it, with the same error.
+		 */
 		if (PQresultStatus(res) == PGRES_COMMAND_OK)
 			p->prepared = true;
+		else if (!p->heartbeat_1_2 && state &&
+				 strcmp(state, unpack_sql_state(ERRCODE_UNDEFINED_COLUMN)) == 0)
+			p->heartbeat_1_2 = true;
 		else
 		{
 			const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);

@@ -103,6 +103,7 @@ PG_FUNCTION_INFO_V1(pgrepl_timeline_history);
 #define REJOIN_CONF_TMP_FILE	"pgrepl_rejoin.conf.tmp"
 #define REJOIN_STARTED_FILE		"pgrepl_rejoin.started"
 #define REJOIN_FAILED_FILE		"pgrepl_rejoin.failed"
+#define REJOIN_DONE_FILE		"pgrepl_rejoin.done"
 
 /* The script, in PostgreSQL's bindir. */
 #define REJOIN_SCRIPT			"pgrepl_rejoin"
@@ -787,6 +788,59 @@ read_first_line(const char *path, char *line, Size len)
 	if (nl)
 		*nl = '\0';
 	return true;
+}
+
+/*
+ * The term of the leader pgrepl_rejoin last rewound or cloned this node
+ * from, as pgrepl_rejoin.done says, or 0 if it never did: peers read it in
+ * every heartbeat, for the leader to record the rejoin.  pgrepl_rejoin
+ * writes the file while the server is down, so each process reads it
+ * once.  A file that names another node came with a copy of that node's
+ * data directory (a clone of a primary that once rejoined itself) and is
+ * not this node's story.
+ */
+uint64
+pgrepl_rejoined_term(void)
+{
+	static bool done = false;
+	static uint64 term = 0;
+	FILE	   *f;
+	char		line[128];
+	char		node[NAMEDATALEN] = "";
+	uint64		read_term = 0;
+
+	if (done)
+		return term;
+	done = true;
+
+	f = AllocateFile(REJOIN_DONE_FILE, "r");
+	if (f == NULL)
+	{
+		if (errno != ENOENT)
+			ereport(LOG,
+					(errcode_for_file_access(),
+					 errmsg("could not open file \"%s\": %m", REJOIN_DONE_FILE)));
+		return term;
+	}
+	while (fgets(line, sizeof(line), f) != NULL)
+	{
+		char	   *end;
+
+		line[strcspn(line, "\n")] = '\0';
+		if (strncmp(line, "node=", 5) == 0)
+			strlcpy(node, line + 5, sizeof(node));
+		else if (strncmp(line, "term=", 5) == 0)
+		{
+			errno = 0;
+			read_term = strtou64(line + 5, &end, 10);
+			if (errno != 0 || end == line + 5 || *end != '\0')
+				read_term = 0;
+		}
+	}
+	FreeFile(f);
+	if (strcmp(node, pgrepl_state_node_name()) == 0)
+		term = read_term;
+	return term;
 }
 
 /*

@@ -19,4 +19,10 @@ extern bool rejoin_step(const PgreplPeerView *views, int nviews,
 						TimestampTz now, bool tick, char *note,
 						Size note_len);
 
+/*
+ * The term of the leader pgrepl_rejoin last made this node a standby of,
+ * or 0: what the heartbeat answers, for that leader to record the rejoin.
+ */
+extern uint64 pgrepl_rejoined_term(void);
+
 #endif							/* PGREPL_REJOIN_H */

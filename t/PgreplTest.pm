@@ -121,14 +121,23 @@ sub new_cluster
 # of the cluster, the witness included, lists all of them as reachable.
 sub new_witness
 {
-	my ($name, $primary, @others) = @_;
+	return new_witness_at_version(undef, @_);
+}
+
+# The same, with pgrepl created at extension version $version (undef: the
+# default), as on a witness not updated yet.
+sub new_witness_at_version
+{
+	my ($version, $name, $primary, @others) = @_;
 	my $witness = PostgreSQL::Test::Cluster->new($name);
 
 	$witness->init;
 	$witness->append_conf('postgresql.conf',
 		pgrepl_conf($witness, "pgrepl.node_kind = 'witness'\n"));
 	$witness->start;
-	$witness->safe_psql('postgres', 'CREATE EXTENSION pgrepl');
+	$witness->safe_psql('postgres',
+		'CREATE EXTENSION pgrepl'
+		  . (defined $version ? " VERSION '$version'" : ''));
 	$primary->safe_psql('postgres',
 		    "SELECT pgrepl.register_node('$name', '"
 		  . node_conninfo($witness)
