@@ -182,6 +182,9 @@ typedef struct Tracked
 	char		name[NAMEDATALEN];
 	bool		streaming;		/* streamed from this node at the last look */
 	bool		seen_primary;	/* answered as a primary leading no term */
+	bool		has_stream_start;	/* seen streaming, not yet judged */
+	TimestampTz stream_start;	/* ... since then */
+	uint64		rejoined_term;	/* its heartbeat's, once judged */
 } Tracked;
 
 static Tracked tracked[PGREPL_MAX_NODES];
@@ -716,12 +719,12 @@ config_dir(void)
 
 /*
  * Write pgrepl_rejoin.conf, for pgrepl_rejoin: what it needs to rejoin
- * this node to leader, when that changed.  Readable by the server's owner
+ * this node to leader, which leads term, when that changed.  Readable by the server's owner
  * only (the connection string, without its password, is not for every
  * eye).  Returns whether the file says this now.
  */
 static bool
-write_rejoin_conf(const char *leader, const char *source,
+write_rejoin_conf(const char *leader, uint64 term, const char *source,
 				  const RejoinPlan *plan)
 {
 	StringInfoData buf;
@@ -731,9 +734,9 @@ write_rejoin_conf(const char *leader, const char *source,
 	appendStringInfo(&buf,
 					 "# Written by pgrepl: how node \"%s\" rejoins its cluster as a standby.\n"
 					 "# Read by pgrepl_rejoin.  Rewritten whenever it changes.\n"
-					 "node=%s\nleader=%s\nsource=%s\nconfig_dir=%s\nreclone=%s\ndiverged=%s\n",
+					 "node=%s\nleader=%s\nterm=" UINT64_FORMAT "\nsource=%s\nconfig_dir=%s\nreclone=%s\ndiverged=%s\n",
 					 pgrepl_state_node_name(), pgrepl_state_node_name(),
-					 leader, source, config_dir(),
+					 leader, term, source, config_dir(),
 					 plan->reclone ? "yes" : "no",
 					 plan->divergence == DIVERGENCE_PAST_FORK ? "yes" :
 					 plan->divergence == DIVERGENCE_NONE ? "no" : "unknown");
@@ -1163,7 +1166,7 @@ must_rejoin_step(const PgreplPeerView *views, int nviews, TimestampTz now,
 	if (standby && (plan.divergence == DIVERGENCE_UNKNOWN ||
 					plan.divergence == DIVERGENCE_NONE))
 		return false;
-	if (!write_rejoin_conf(leader->name, source, &plan))
+	if (!write_rejoin_conf(leader->name, leader->term, source, &plan))
 	{
 		snprintf(note, note_len,
 				 "needs rejoin as a standby of %s; %s; could not write %s/%s (see the server log)",
@@ -1268,8 +1271,12 @@ typedef struct RecordArgs
 
 /*
  * Record in pgrepl.events that a member streams from this leader again
- * after it was a primary: it was seen as one while this node led, or it
- * led a term after it last rejoined (by the events' own record).
+ * after it was a primary, or after pgrepl_rejoin rewound or cloned it: it
+ * led a term after it last rejoined (by the events' own record), it was
+ * seen as a primary while this node led, or its heartbeat says that
+ * pgrepl_rejoin made it a standby of a leader whose term is past its last
+ * recorded rejoin (a standby whose WAL diverged, which nothing else tells
+ * apart from one that was only behind).
  */
 static void
 record_rejoin(void *arg)
@@ -1308,6 +1315,10 @@ record_rejoin(void *arg)
 		snprintf(detail, sizeof(detail),
 				 "a primary that led no term, now streams from \"%s\" as a standby",
 				 pgrepl_state_node_name());
+	else if (args->member->rejoined_term > (uint64) rejoined)
+		snprintf(detail, sizeof(detail),
+				 "made a standby of the leader of term " UINT64_FORMAT " by pgrepl_rejoin, now streams from \"%s\"",
+				 args->member->rejoined_term, pgrepl_state_node_name());
 	else
 		return;
 	pgrepl_event_insert(args->member->name, "rejoined", &args->term, detail, 0);
@@ -1319,12 +1330,16 @@ record_rejoin(void *arg)
 /*
  * On the leader, every tick: note members that answer as primaries without
  * leading, and when a member starts to stream from this node, record a
- * rejoin if it was a primary before.  Writes only while this node may
+ * rejoin if it was a primary before, or pgrepl_rejoin made it a standby.
+ * It is judged on a heartbeat answered after it was first seen streaming,
+ * so that what it says of itself is of its present life, not of the one
+ * before pgrepl_rejoin restarted it.  Writes only while this node may
  * commit; until then the member counts as not streaming, to be looked at
  * again.
  */
 static void
-leader_step(const PgreplPeerView *views, int nviews, uint64 term)
+leader_step(const PgreplPeerView *views, int nviews, uint64 term,
+			TimestampTz now)
 {
 	pid_t		worker_pid;
 	int			i;
@@ -1362,8 +1377,22 @@ leader_step(const PgreplPeerView *views, int nviews, uint64 term)
 				streaming = true;
 		}
 		if (!streaming)
+		{
 			t->streaming = false;
-		else if (!t->streaming && pgrepl_fence_reason() == PGREPL_FENCE_NONE)
+			t->has_stream_start = false;
+			continue;
+		}
+		if (t->streaming)
+			continue;
+		if (!t->has_stream_start)
+		{
+			t->has_stream_start = true;
+			t->stream_start = now;
+		}
+		if (!v->has_reply || v->last_reply <= t->stream_start)
+			continue;
+		t->rejoined_term = v->rejoined_term;
+		if (pgrepl_fence_reason() == PGREPL_FENCE_NONE)
 		{
 			RecordArgs	args = {t, term};
 
@@ -1415,7 +1444,7 @@ rejoin_step(const PgreplPeerView *views, int nviews, TimestampTz now,
 	{
 		fetch_forget();
 		if (tick && pgrepl_term_led(&ts))
-			leader_step(views, nviews, ts.term);
+			leader_step(views, nviews, ts.term, now);
 	}
 
 	MemoryContextSwitchTo(old);

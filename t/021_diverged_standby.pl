@@ -7,7 +7,9 @@
 # of node3's WAL.  node3, thawed, cannot stream from node2; its monitor
 # finds the divergence in node2's timeline history and, with
 # pgrepl.rejoin_command set, rewinds it: node3 streams from node2, without
-# the row only it had.
+# the row only it had, and node2 records in pgrepl.events that it rejoined
+# (node3's heartbeat says that pgrepl_rejoin made it a standby in term 2).
+# node2, which only followed node1 before, has no such event.
 
 use strict;
 use warnings;
@@ -100,6 +102,27 @@ $node2->safe_psql('postgres', "INSERT INTO t VALUES (3, 'after')");
 $node2->wait_for_catchup($node3);
 is(query($node3, 'SELECT string_agg(id::text, \',\' ORDER BY id) FROM t'),
 	'1,3', 'node3: row 2 is gone, row 3 came from node2');
+
+# The leader records the rejoin from what node3's heartbeat says, once.
+is( query(
+		$node3, q{
+	SELECT rejoined_term FROM pgrepl.heartbeat('tap_probe', 0, false)}),
+	'2',
+	'node3: its heartbeat says it rejoined the leader of term 2');
+poll_ok(
+	$node2, q{
+	SELECT count(*) = 1 FROM pgrepl.events
+	WHERE node_name = 'node3' AND event = 'rejoined' AND term = 2
+	  AND detail LIKE '%leader of term 2 by pgrepl_rejoin%'},
+	'node2: pgrepl.events records that node3 rejoined');
+is( query(
+		$node2, q{
+	SELECT count(*) FROM pgrepl.events
+	WHERE event = 'rejoined' AND node_name <> 'node3'}),
+	'0',
+	'node2: no other node is recorded as rejoined');
+is(query($node2, q{SELECT rejoined_term IS NULL FROM pgrepl.heartbeat('tap_probe', 0, false)}),
+	't', 'node2: its own heartbeat says it never rejoined');
 
 $_->stop foreach ($node2, $node3, $witness1, $witness2);
 done_testing();
