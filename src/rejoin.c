@@ -719,9 +719,9 @@ config_dir(void)
 
 /*
  * Write pgrepl_rejoin.conf, for pgrepl_rejoin: what it needs to rejoin
- * this node to leader, which leads term, when that changed.  Readable by the server's owner
- * only (the connection string, without its password, is not for every
- * eye).  Returns whether the file says this now.
+ * this node to leader, which leads term, when that changed.  Readable by
+ * the server's owner only (the connection string, without its password,
+ * is not for every eye).  Returns whether the file says this now.
  */
 static bool
 write_rejoin_conf(const char *leader, uint64 term, const char *source,
