@@ -121,8 +121,11 @@ is( query(
 	WHERE event = 'rejoined' AND node_name <> 'node3'}),
 	'0',
 	'node2: no other node is recorded as rejoined');
-is(query($node2, q{SELECT rejoined_term IS NULL FROM pgrepl.heartbeat('tap_probe', 0, false)}),
-	't', 'node2: its own heartbeat says it never rejoined');
+is( query(
+		$node2, q{
+	SELECT rejoined_term IS NULL FROM pgrepl.heartbeat('tap_probe', 0, false)}),
+	't',
+	'node2: its own heartbeat says it never rejoined');
 
 $_->stop foreach ($node2, $node3, $witness1, $witness2);
 done_testing();
