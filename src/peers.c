@@ -116,14 +116,13 @@ typedef enum PeerQuery
  * column, as of 1.2.
  */
 #define HEARTBEAT_STATEMENT "pgrepl_heartbeat"
+#define HEARTBEAT_COLUMNS_1_2 \
+	"node_name, kind, role, timeline, wal_lsn, priority, term, leader"
 #define HEARTBEAT_SQL \
-	"SELECT node_name, kind, role, timeline, " \
-	"       wal_lsn, priority, term, leader, rejoined_term " \
+	"SELECT " HEARTBEAT_COLUMNS_1_2 ", rejoined_term " \
 	"FROM pgrepl.heartbeat($1, $2, $3)"
 #define HEARTBEAT_SQL_1_2 \
-	"SELECT node_name, kind, role, timeline, " \
-	"       wal_lsn, priority, term, leader " \
-	"FROM pgrepl.heartbeat($1, $2, $3)"
+	"SELECT " HEARTBEAT_COLUMNS_1_2 " FROM pgrepl.heartbeat($1, $2, $3)"
 
 typedef struct Peer
 {

@@ -104,7 +104,7 @@ $log_offset = -s $old->logfile;
 $old->safe_psql('postgres',
 	"ALTER SYSTEM SET log_statement = 'all'; SELECT pg_reload_conf()");
 ok( $old->wait_for_log(
-		qr/execute pgrepl_heartbeat: SELECT node_name, kind, role, timeline, +wal_lsn, priority, term, leader FROM/,
+		qr/execute pgrepl_heartbeat: SELECT node_name, kind, role, timeline, wal_lsn, priority, term, leader FROM/,
 		$log_offset),
 	'witness2: heartbeats execute the statement of 1.2');
 
@@ -136,7 +136,7 @@ $old->safe_psql('postgres', q{
 	SELECT pg_terminate_backend(pid) FROM pg_stat_activity
 	WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()});
 ok( $old->wait_for_log(
-		qr/execute pgrepl_heartbeat: SELECT node_name, kind, role, timeline, +wal_lsn, priority, term, leader, rejoined_term FROM/,
+		qr/execute pgrepl_heartbeat: SELECT node_name, kind, role, timeline, wal_lsn, priority, term, leader, rejoined_term FROM/,
 		$log_offset),
 	'witness2: new connections execute the statement of 1.3');
 foreach my $node ($primary, $standby, $witness, $old)
