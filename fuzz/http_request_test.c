@@ -66,6 +66,18 @@ keep_alive(const char *input, int want)
 	report(ok, want ? "keeps the connection" : "closes the connection", input);
 }
 
+/* Which of the methods answered a well-formed request names. */
+static void
+method(const char *input, int want_get, int want_head)
+{
+	HttpRequest req;
+	int			ok = http_parse_request(input, strlen(input), &req) == HTTP_PARSE_OK &&
+		req.is_get == want_get && req.is_head == want_head;
+
+	report(ok, want_get ? "GET" : want_head ? "HEAD" : "neither GET nor HEAD",
+		   input);
+}
+
 static void
 lag(const char *input, int want_ok, int is_time, unsigned long long value)
 {
@@ -109,6 +121,13 @@ main(void)
 	request("GET / HTTP/1.1\r\nX-Empty:\r\nX-Tab:\ta\tb\r\n\r\n", HTTP_PARSE_OK, "/", "");
 	request("POST /primary HTTP/1.1\r\n\r\n", HTTP_PARSE_OK, "/primary", "");
 	request("GET /x?%zz HTTP/1.1\r\n\r\n", HTTP_PARSE_OK, "/x", "%zz");
+
+	/* Methods: names are case-sensitive, and only GET and HEAD are served */
+	method("GET /primary HTTP/1.1\r\n\r\n", 1, 0);
+	method("HEAD /primary HTTP/1.1\r\n\r\n", 0, 1);
+	method("head /primary HTTP/1.1\r\n\r\n", 0, 0);
+	method("HEADER /primary HTTP/1.1\r\n\r\n", 0, 0);
+	method("OPTIONS /primary HTTP/1.1\r\n\r\n", 0, 0);
 
 	/* Keep-alive: HTTP/1.1 without a close or a body only */
 	keep_alive("GET /primary HTTP/1.1\r\nHost: x\r\n\r\n", 1);

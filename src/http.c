@@ -132,6 +132,7 @@ typedef struct HttpConn
 	TimestampTz deadline;
 	int			served;			/* requests answered on it */
 	bool		keep_alive;		/* it carries another after this answer */
+	bool		head;			/* the request is HEAD: answer no body */
 	size_t		req_len;		/* bytes of in that the request answered took */
 	int			wait_pos;		/* its position in wait_set */
 	uint32		wait_events;	/* what it waits for there */
@@ -465,7 +466,10 @@ status_text(int status)
 
 /*
  * Set the connection's answer, and start writing it.  The answer is built
- * in conn_context, where it lives until it is sent.
+ * in conn_context, where it lives until it is sent.  An answer to HEAD has
+ * GET's headers, Content-Length included, and no body: the client reads
+ * none, and a body would be taken for the start of the next answer on a
+ * kept-alive connection.
  */
 static void
 conn_respond(HttpConn *c, int status, const char *content_type,
@@ -484,9 +488,10 @@ conn_respond(HttpConn *c, int status, const char *content_type,
 					 status, status_text(status), content_type, body_len,
 					 c->keep_alive ? "keep-alive" : "close");
 	if (status == 405)
-		appendStringInfoString(&buf, "Allow: GET\r\n");
+		appendStringInfoString(&buf, "Allow: GET, HEAD\r\n");
 	appendStringInfoString(&buf, "\r\n");
-	appendBinaryStringInfo(&buf, body, body_len);
+	if (!c->head)
+		appendBinaryStringInfo(&buf, body, body_len);
 	MemoryContextSwitchTo(old);
 
 	c->out = buf.data;
@@ -575,9 +580,9 @@ route(HttpConn *c, const HttpRequest *req)
 	const char *path = req->path;
 	StringInfoData body;
 
-	if (!req->is_get)
+	if (!req->is_get && !req->is_head)
 	{
-		conn_respond_text(c, 405, "only GET is supported");
+		conn_respond_text(c, 405, "only GET and HEAD are supported");
 		return;
 	}
 
@@ -738,6 +743,7 @@ conn_serve(HttpConn *c, TimestampTz now)
 					MemoryContext old = MemoryContextSwitchTo(request_context);
 
 					c->keep_alive = false;
+					c->head = false;
 					conn_respond_text(c, 400, "malformed or oversized request");
 					MemoryContextSwitchTo(old);
 					MemoryContextReset(request_context);
@@ -747,6 +753,7 @@ conn_serve(HttpConn *c, TimestampTz now)
 				c->keep_alive = req.keep_alive &&
 					c->served + 1 < HTTP_MAX_REQUESTS;
 				c->req_len = req.length;
+				c->head = req.is_head;
 				conn_handle_request(c, &req);
 				break;
 		}

@@ -114,6 +114,7 @@ parse_request_line(const char *line, size_t len, HttpRequest *req)
 	memcpy(req->method, line, mlen);
 	req->method[mlen] = '\0';
 	req->is_get = (mlen == 3 && memcmp(line, "GET", 3) == 0);
+	req->is_head = (mlen == 4 && memcmp(line, "HEAD", 4) == 0);
 	memcpy(req->path, target, plen);
 	req->path[plen] = '\0';
 	if (q)

@@ -33,7 +33,9 @@ typedef enum HttpParseResult
 
 typedef struct HttpRequest
 {
-	bool		is_get;			/* the method is GET; any other is refused */
+	bool		is_get;			/* the method is GET */
+	bool		is_head;		/* HEAD: GET's answer without its body; any
+								 * other method is refused */
 	char		method[16];
 	char		path[HTTP_MAX_TARGET];	/* as sent, not decoded */
 	char		query[HTTP_MAX_TARGET]; /* after '?', as sent; may be empty */

@@ -89,8 +89,27 @@ my ($code, $body) = http_get($p1, '/nope');
 is($code, 404, 'node1: unknown path is 404');
 ($code, $body) = http_get($p1, '/primary?x=1');
 is($code, 400, 'node1: a parameter /primary does not take is 400');
-($code, $body) = http_raw($p1, "POST /primary HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
+my $headers;
+($code, $body, $headers) = http_raw($p1, "POST /primary HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
 is($code, 405, 'node1: POST is 405');
+like($headers, qr/^Allow: GET, HEAD$/m, 'node1: the 405 says which methods are');
+
+# HEAD answers as GET does, without the body, also on a kept-alive
+# connection: a HEAD, a HEAD that is refused, then a GET.  Were a body sent,
+# the GET's answer would not begin where the headers end.
+(undef, undef, undef, my $raw) = http_raw($p1,
+	"HEAD /primary HTTP/1.1\r\nHost: x\r\n\r\n"
+	  . "HEAD /nope HTTP/1.1\r\nHost: x\r\n\r\n"
+	  . "GET /primary HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+my ($head_length) = $raw =~
+  m{\AHTTP/1\.1\ 200\ OK\r\n(?:[^\r\n]+\r\n)*?Content-Length:\ (\d+)\r\n(?:[^\r\n]+\r\n)*\r\n
+	   HTTP/1\.1\ 404\ [^\r\n]*\r\n(?:[^\r\n]+\r\n)*\r\n
+	   HTTP/1\.1\ 200\ OK\r\n(?:[^\r\n]+\r\n)*\r\nprimary\ of\ term\ 1\n\z}x;
+ok(defined $head_length,
+	'node1: HEAD answers headers only, then the next request is answered')
+  or diag($raw);
+is($head_length, length("primary of term 1\n"),
+	"node1: HEAD's Content-Length is that of GET's body");
 ($code, $body) = http_raw($p1, "this is no HTTP\r\n\r\n");
 is($code, 400, 'node1: garbage is 400');
 
