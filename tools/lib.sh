@@ -22,9 +22,10 @@
 	# The Debian packages a build and a test run need.
 	# prometheus brings promtool, which checks the metrics and alert rules;
 	# haproxy runs the shipped configuration; clang and libclang-rt-14-dev
-	# (libFuzzer) fuzz the HTTP request parser.
+	# (libFuzzer) fuzz the HTTP request parser; tools/demo-cluster asks the
+	# HTTP endpoints with curl.
 	PGREPL_DEPS=(postgresql-15 postgresql-server-dev-15 libipc-run-perl make gcc
-		prometheus haproxy clang libclang-rt-14-dev)
+		prometheus haproxy clang libclang-rt-14-dev curl)
 
 	# Arguments for every make run: the PostgreSQL we build against, and
 	# warnings as errors, as CI wants them.
