@@ -728,6 +728,152 @@ reachable_voters(const PgreplPeerView *views, int nviews)
 }
 
 /*
+ * On a standby standing for election: move on from the pre-vote to the
+ * vote, win, or give up, as the answers counted so far allow.
+ */
+static void
+count_round(const PgreplPeerView *views, int nviews, TimestampTz now,
+			long silence)
+{
+	int			majority = nviews / 2 + 1;
+	char		why[PGREPL_NOTE_LEN];
+
+	set_note("standing for election in term " UINT64_FORMAT ": %d of %d votes so far, %d needed",
+			 election.term, election.ngranted, election.nvoters, majority);
+	if (election.ngranted >= majority)
+	{
+		if (election.phase == ELECTION_PREVOTE)
+		{
+			if (!pgrepl_vote_for_self(election.term))
+			{
+				end_election(now, "the term was taken meanwhile",
+							 pgrepl_heartbeat_timeout());
+				return;
+			}
+			pgrepl_stats_bump(PGREPL_STAT_ELECTIONS);
+			start_round(ELECTION_VOTE, &views[0], now);
+		}
+		else
+			win();
+	}
+	else if (!round_winnable(views, nviews, majority))
+	{
+		/*
+		 * Too many refused, typically voters that heard the primary a
+		 * moment later than we did, or too few can answer (a dead
+		 * primary never will): give up now rather than at the round's
+		 * deadline.  Within the head start a worse candidate gives us,
+		 * try again after a heartbeat interval, so that the refusals of
+		 * a moment do not cost us the election; after it, back off as
+		 * from any lost round, so that a standby cut off from the
+		 * primary alone does not ask the others every heartbeat for as
+		 * long as that lasts.
+		 */
+		int			backoff = silence < pgrepl_failover_timeout +
+			pgrepl_heartbeat_timeout() ?
+			pgrepl_heartbeat_interval : pgrepl_heartbeat_timeout();
+
+		if (election.nrefused > 0)
+			end_election(now, "too many votes were refused", backoff);
+		else
+		{
+			/* No one refused: too few voters can be reached */
+			snprintf(why, sizeof(why),
+					 "no majority of voters reachable (%d of %d, %d needed)",
+					 reachable_voters(views, nviews), nviews, majority);
+			end_election(now, why, backoff);
+		}
+	}
+	else if (now >= election.deadline)
+		end_election(now, "no majority answered in time",
+					 pgrepl_heartbeat_timeout());
+}
+
+/*
+ * On a standby that hears no primary: whether it may stand for election
+ * now.  If not, the note says why.
+ */
+static bool
+may_stand(const PgreplPeerView *views, int nviews, TimestampTz now,
+		  long silence, const PgreplTermState *ts)
+{
+	const PgreplPeerView *self = &views[0];
+	int			majority = nviews / 2 + 1;
+	int			reachable = reachable_voters(views, nviews);
+	char		why[PGREPL_NOTE_LEN];
+	int			i;
+
+	if (!pgrepl_failover)
+	{
+		set_note("no primary heard for %ld ms; pgrepl.failover is off", silence);
+		return false;
+	}
+	if (failover_paused)
+	{
+		set_note("no primary heard for %ld ms; failover is paused", silence);
+		return false;
+	}
+	if (pgrepl_priority == 0)
+	{
+		set_note("no primary heard for %ld ms; this node is never promoted (pgrepl.priority is 0)",
+				 silence);
+		return false;
+	}
+	if (!peers_self_listed())
+	{
+		set_note("no primary heard for %ld ms; this node is not listed as a member",
+				 silence);
+		return false;
+	}
+	if (pgrepl_is_marked(ts, self->name))
+	{
+		set_note("no primary heard for %ld ms; not electable: the primary of term " UINT64_FORMAT " marked this node, which may lack acknowledged commits",
+				 silence, ts->marks_term);
+		return false;
+	}
+	if (reachable < majority)
+	{
+		set_note("no primary heard for %ld ms; no majority of voters reachable (%d of %d, %d needed)",
+				 silence, reachable, nviews, majority);
+		return false;
+	}
+	if (too_far_behind(views, nviews, why, sizeof(why)))
+	{
+		if (!election.lag_reported)
+			ereport(LOG,
+					(errmsg("pgrepl node \"%s\" is %s", self->name, why),
+					 errhint("pgrepl.maximum_lag_on_failover is %d MB.",
+							 pgrepl_maximum_lag_on_failover)));
+		election.lag_reported = true;
+		set_note("no primary heard for %ld ms; %s", silence, why);
+		return false;
+	}
+	if (now < election.next_try)
+	{
+		set_note("no primary heard for %ld ms; lost the election for term " UINT64_FORMAT ": %s",
+				 silence, election.term, election.lost);
+		return false;
+	}
+
+	/* A better candidate that we can reach gets a head start. */
+	for (i = 1; i < nviews; i++)
+	{
+		const PgreplPeerView *v = &views[i];
+
+		if (v->reachable && v->kind == PGREPL_KIND_DATA &&
+			v->role == PGREPL_ROLE_STANDBY && v->priority > 0 &&
+			better_candidate(v, self) &&
+			silence < pgrepl_failover_timeout + pgrepl_heartbeat_timeout())
+		{
+			set_note("no primary heard for %ld ms; node \"%s\" is a better candidate",
+					 silence, v->name);
+			return false;
+		}
+	}
+	return true;
+}
+
+/*
  * On a data standby: stand for election when the primary has been silent
  * for the failover timeout, or when an operator asks, and carry an election
  * on.  The note says why nothing happens when nothing does.
@@ -744,7 +890,6 @@ standby_step(const PgreplPeerView *views, int nviews, TimestampTz now)
 	char		why[PGREPL_NOTE_LEN];
 	uint64		request;
 	PgreplRequestKind kind;
-	int			i;
 
 	/* Won already, and promoting: nothing to stand for. */
 	pgrepl_term_state(&ts);
@@ -780,129 +925,17 @@ standby_step(const PgreplPeerView *views, int nviews, TimestampTz now)
 	/* An election in progress: won, lost, or still counting. */
 	if (election.phase != ELECTION_IDLE)
 	{
-		set_note("standing for election in term " UINT64_FORMAT ": %d of %d votes so far, %d needed",
-				 election.term, election.ngranted, election.nvoters, majority);
-		if (election.ngranted >= majority)
-		{
-			if (election.phase == ELECTION_PREVOTE)
-			{
-				if (!pgrepl_vote_for_self(election.term))
-				{
-					end_election(now, "the term was taken meanwhile",
-								 pgrepl_heartbeat_timeout());
-					return;
-				}
-				pgrepl_stats_bump(PGREPL_STAT_ELECTIONS);
-				start_round(ELECTION_VOTE, self, now);
-			}
-			else
-				win();
-		}
-		else if (!round_winnable(views, nviews, majority))
-		{
-			/*
-			 * Too many refused, typically voters that heard the primary a
-			 * moment later than we did, or too few can answer (a dead
-			 * primary never will): give up now rather than at the round's
-			 * deadline.  Within the head start a worse candidate gives us,
-			 * try again after a heartbeat interval, so that the refusals of
-			 * a moment do not cost us the election; after it, back off as
-			 * from any lost round, so that a standby cut off from the
-			 * primary alone does not ask the others every heartbeat for as
-			 * long as that lasts.
-			 */
-			int			backoff = silence < pgrepl_failover_timeout +
-				pgrepl_heartbeat_timeout() ?
-				pgrepl_heartbeat_interval : pgrepl_heartbeat_timeout();
-
-			if (election.nrefused > 0)
-				end_election(now, "too many votes were refused", backoff);
-			else
-			{
-				/* No one refused: too few voters can be reached */
-				snprintf(why, sizeof(why),
-						 "no majority of voters reachable (%d of %d, %d needed)",
-						 reachable, nviews, majority);
-				end_election(now, why, backoff);
-			}
-		}
-		else if (now >= election.deadline)
-			end_election(now, "no majority answered in time",
-						 pgrepl_heartbeat_timeout());
+		count_round(views, nviews, now, silence);
 		return;
 	}
 
-	/* No primary: say why this node does not stand, or stand. */
-	if (!pgrepl_failover)
+	/* No primary: stand, unless this node may not. */
+	if (may_stand(views, nviews, now, silence, &ts))
 	{
-		set_note("no primary heard for %ld ms; pgrepl.failover is off", silence);
-		return;
-	}
-	if (failover_paused)
-	{
-		set_note("no primary heard for %ld ms; failover is paused", silence);
-		return;
-	}
-	if (pgrepl_priority == 0)
-	{
-		set_note("no primary heard for %ld ms; this node is never promoted (pgrepl.priority is 0)",
+		snprintf(why, sizeof(why), "no healthy primary heard for %ld ms",
 				 silence);
-		return;
+		stand(self, nviews, now, why);
 	}
-	if (!peers_self_listed())
-	{
-		set_note("no primary heard for %ld ms; this node is not listed as a member",
-				 silence);
-		return;
-	}
-	if (pgrepl_is_marked(&ts, self->name))
-	{
-		set_note("no primary heard for %ld ms; not electable: the primary of term " UINT64_FORMAT " marked this node, which may lack acknowledged commits",
-				 silence, ts.marks_term);
-		return;
-	}
-	if (reachable < majority)
-	{
-		set_note("no primary heard for %ld ms; no majority of voters reachable (%d of %d, %d needed)",
-				 silence, reachable, nviews, majority);
-		return;
-	}
-	if (too_far_behind(views, nviews, why, sizeof(why)))
-	{
-		if (!election.lag_reported)
-			ereport(LOG,
-					(errmsg("pgrepl node \"%s\" is %s", self->name, why),
-					 errhint("pgrepl.maximum_lag_on_failover is %d MB.",
-							 pgrepl_maximum_lag_on_failover)));
-		election.lag_reported = true;
-		set_note("no primary heard for %ld ms; %s", silence, why);
-		return;
-	}
-	if (now < election.next_try)
-	{
-		set_note("no primary heard for %ld ms; lost the election for term " UINT64_FORMAT ": %s",
-				 silence, election.term, election.lost);
-		return;
-	}
-
-	/* A better candidate that we can reach gets a head start. */
-	for (i = 1; i < nviews; i++)
-	{
-		const PgreplPeerView *v = &views[i];
-
-		if (v->reachable && v->kind == PGREPL_KIND_DATA &&
-			v->role == PGREPL_ROLE_STANDBY && v->priority > 0 &&
-			better_candidate(v, self) &&
-			silence < pgrepl_failover_timeout + pgrepl_heartbeat_timeout())
-		{
-			set_note("no primary heard for %ld ms; node \"%s\" is a better candidate",
-					 silence, v->name);
-			return;
-		}
-	}
-
-	snprintf(why, sizeof(why), "no healthy primary heard for %ld ms", silence);
-	stand(self, nviews, now, why);
 }
 
 /*
