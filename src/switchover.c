@@ -237,6 +237,67 @@ best_standby(const PgreplPeerView *views, int nviews)
 }
 
 /*
+ * The switchover's timeout in milliseconds, or an error if it is not more
+ * than 0 and at most MAX_TIMEOUT_MS.
+ */
+static int
+switchover_timeout_ms(const Interval *timeout)
+{
+	int64		days;
+	int64		timeout_ms;
+
+	/* Days and microseconds apart first, so that nothing overflows. */
+	days = (int64) timeout->month * DAYS_PER_MONTH + timeout->day;
+	if (days > 1 || days < -1 ||
+		timeout->time > (int64) 2 * MAX_TIMEOUT_MS * 1000 ||
+		timeout->time < (int64) -2 * MAX_TIMEOUT_MS * 1000)
+		timeout_ms = -1;
+	else
+		timeout_ms = (timeout->time + days * USECS_PER_DAY) / 1000;
+	if (timeout_ms <= 0 || timeout_ms > MAX_TIMEOUT_MS)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the timeout of a switchover must be more than 0 and at most 1 hour"),
+				 errdetail("Writes are fenced for as long as the target needs to catch up.")));
+	return (int) timeout_ms;
+}
+
+/*
+ * The member an operator named as the switchover's target, or an error
+ * saying why it cannot be one: checked before this node is fenced, so that
+ * a typo costs no write.
+ */
+static const PgreplPeerView *
+checked_target(const PgreplPeerView *views, int nviews, const char *name)
+{
+	const PgreplPeerView *target;
+	char		why[PGREPL_NOTE_LEN];
+
+	pgrepl_check_node_name(name);
+	if (strcmp(name, pgrepl_state_node_name()) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("node \"%s\" is the primary already", name)));
+	target = handover_find_view(views, nviews, name);
+	if (target == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("node \"%s\" is not a member of the cluster", name)));
+	if (target->kind != PGREPL_KIND_DATA)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("cannot switch over to node \"%s\" because it is a witness",
+						name),
+				 errdetail("A witness holds no data.")));
+	if (!can_take_over(target, why, sizeof(why)))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("cannot switch over to node \"%s\"", name),
+				 errdetail_internal("%s", why)));
+	return target;
+}
+
+/*
  * pgrepl.switchover(target, timeout): on the primary, hand its role over to
  * target, or to the most caught-up standby that can take over, and return
  * the new primary and its term.  Raises an error saying why if the
@@ -250,11 +311,8 @@ pgrepl_switchover(PG_FUNCTION_ARGS)
 	PgreplPeerView *views;
 	int			nviews;
 	const PgreplPeerView *target = NULL;
-	Interval   *timeout;
-	int64		days;
-	int64		timeout_ms;
+	int			timeout_ms;
 	PgreplFenceReason fence;
-	char		why[PGREPL_NOTE_LEN];
 	uint64		request;
 	bool		busy;
 	TimestampTz deadline;
@@ -274,20 +332,7 @@ pgrepl_switchover(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("the timeout of a switchover must not be null")));
-	timeout = PG_GETARG_INTERVAL_P(1);
-	/* Days and microseconds apart first, so that nothing overflows. */
-	days = (int64) timeout->month * DAYS_PER_MONTH + timeout->day;
-	if (days > 1 || days < -1 ||
-		timeout->time > (int64) 2 * MAX_TIMEOUT_MS * 1000 ||
-		timeout->time < (int64) -2 * MAX_TIMEOUT_MS * 1000)
-		timeout_ms = -1;
-	else
-		timeout_ms = (timeout->time + days * USECS_PER_DAY) / 1000;
-	if (timeout_ms <= 0 || timeout_ms > MAX_TIMEOUT_MS)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("the timeout of a switchover must be more than 0 and at most 1 hour"),
-				 errdetail("Writes are fenced for as long as the target needs to catch up.")));
+	timeout_ms = switchover_timeout_ms(PG_GETARG_INTERVAL_P(1));
 
 	if (pgrepl_node_kind != PGREPL_KIND_DATA)
 		ereport(ERROR,
@@ -324,31 +369,7 @@ pgrepl_switchover(PG_FUNCTION_ARGS)
 				 errhint("Call pgrepl.switchover() in a transaction of its own.")));
 
 	if (!PG_ARGISNULL(0))
-	{
-		const char *name = NameStr(*PG_GETARG_NAME(0));
-
-		pgrepl_check_node_name(name);
-		if (strcmp(name, self) == 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("node \"%s\" is the primary already", name)));
-		target = handover_find_view(views, nviews, name);
-		if (target == NULL)
-			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_OBJECT),
-					 errmsg("node \"%s\" is not a member of the cluster", name)));
-		if (target->kind != PGREPL_KIND_DATA)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("cannot switch over to node \"%s\" because it is a witness",
-							name),
-					 errdetail("A witness holds no data.")));
-		if (!can_take_over(target, why, sizeof(why)))
-			ereport(ERROR,
-					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("cannot switch over to node \"%s\"", name),
-					 errdetail_internal("%s", why)));
-	}
+		target = checked_target(views, nviews, NameStr(*PG_GETARG_NAME(0)));
 	else if (best_standby(views, nviews) == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -357,7 +378,7 @@ pgrepl_switchover(PG_FUNCTION_ARGS)
 
 	/* The monitor takes it from here. */
 	request = handover_post_switchover(target ? target->name : NULL,
-									   (int) timeout_ms,
+									   timeout_ms,
 									   GetUserNameFromId(GetUserId(), false),
 									   &busy);
 	if (busy)
