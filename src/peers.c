@@ -396,6 +396,7 @@ send_copy_members(Peer *p)
 	ok = PQsendQueryParams(p->conn,
 						   "SELECT pgrepl.copy_members($1, $2, $3, $4, $5)",
 						   5, NULL, params, NULL, NULL, 0);
+	p->query = QUERY_COPY_MEMBERS;
 	p->copied_version = member_list_version;
 	p->copied_term = self_view.term;
 
@@ -405,12 +406,143 @@ send_copy_members(Peer *p)
 	return ok;
 }
 
+/* Ask the peer for its vote, as vote_request says. */
+static int
+send_vote_request(Peer *p)
+{
+	char		term[32];
+	char		tli[16];
+	char		lsn[32];
+	const char *params[5] = {vote_candidate, term, tli, lsn,
+	vote_request.dry_run ? "true" : "false"};
+
+	snprintf(term, sizeof(term), UINT64_FORMAT, vote_request.term);
+	snprintf(tli, sizeof(tli), "%u", vote_request.timeline);
+	snprintf(lsn, sizeof(lsn), "%X/%X", LSN_FORMAT_ARGS(vote_request.lsn));
+	p->query = QUERY_VOTE;
+	p->vote_term = vote_request.term;
+	p->vote_dry_run = vote_request.dry_run;
+	p->vote_pending = false;
+	return PQsendQueryParams(p->conn,
+							 "SELECT voter_term, granted, reason "
+							 "FROM pgrepl.request_vote($1, $2, $3, $4, $5)",
+							 5, NULL, params, NULL, NULL, 0);
+}
+
+/* Send the errand posted for the peer (peers_send_errand). */
+static int
+send_errand(Peer *p)
+{
+	const char *params[PEERS_ERRAND_MAX_PARAMS];
+	int			i;
+
+	for (i = 0; i < p->errand_nparams; i++)
+		params[i] = p->errand_params[i];
+	p->query = QUERY_ERRAND;
+	p->errand_pending = false;
+	p->errand_in_flight = true;
+	p->errand_sent_tag = p->errand_tag;
+	return PQsendQueryParams(p->conn, p->errand_sql, p->errand_nparams,
+							 NULL, params, NULL, NULL, 0);
+}
+
+/* Ask the peer, the primary, to list this node as a member. */
+static int
+send_register(Peer *p, TimestampTz now)
+{
+	const char *params[3] = {self_view.name, pgrepl_node_conninfo,
+	pgrepl_kind_name(self_view.kind)};
+
+	p->query = QUERY_REGISTER;
+	next_register = TimestampTzPlusMilliseconds(now, 10 * 1000);
+	return PQsendQueryParams(p->conn,
+							 "SELECT pgrepl.register_node($1, $2, $3)",
+							 3, NULL, params, NULL, NULL, 0);
+}
+
+/* Tell the peer which nodes the leader marked, as ts holds them. */
+static int
+send_marks(Peer *p, const PgreplTermState *ts, TimestampTz now)
+{
+	StringInfoData names;
+	char		term[32];
+	char		seq[32];
+	const char *params[4] = {self_view.name, term, seq, NULL};
+	int			ok;
+	int			i;
+
+	initStringInfo(&names);
+	for (i = 0; i < ts->nmarks; i++)
+		append_array_element(&names, ts->marks[i]);
+	appendStringInfoString(&names, ts->nmarks > 0 ? "}" : "{}");
+	snprintf(term, sizeof(term), UINT64_FORMAT, ts->marks_term);
+	snprintf(seq, sizeof(seq), UINT64_FORMAT, ts->marks_seq);
+	params[3] = names.data;
+	ok = PQsendQueryParams(p->conn,
+						   "SELECT term, seq "
+						   "FROM pgrepl.share_marks($1, $2, $3, $4)",
+						   4, NULL, params, NULL, NULL, 0);
+	pfree(names.data);
+	p->query = QUERY_SHARE_MARKS;
+	/* A heartbeat goes first next time: it is what renews the lease. */
+	p->next_marks = TimestampTzPlusMilliseconds(now, pgrepl_heartbeat_interval);
+	return ok;
+}
+
+/* Tell the peer whether failover is paused, as ts holds it. */
+static int
+send_pause(Peer *p, const PgreplTermState *ts, TimestampTz now)
+{
+	char		version[32];
+	const char *params[3] = {self_view.name,
+	ts->failover_paused ? "true" : "false", version};
+
+	snprintf(version, sizeof(version), UINT64_FORMAT, ts->pause_version);
+	p->query = QUERY_SHARE_PAUSE;
+	p->pause_version = ts->pause_version;
+	p->next_pause = TimestampTzPlusMilliseconds(now, pgrepl_heartbeat_interval);
+	return PQsendQueryParams(p->conn,
+							 "SELECT paused, version "
+							 "FROM pgrepl.share_pause($1, $2, $3)",
+							 3, NULL, params, NULL, NULL, 0);
+}
+
 /*
- * Send the next query: a pending vote request first, then registration if
- * it is due and the peer is the primary, then the members' list if the peer
- * is a witness that lacks it, else a heartbeat, preparing its statement
- * first on a new connection (receive() sends the heartbeat once that is
- * done).
+ * Prepare the heartbeat statement on a new connection, in the version the
+ * peer's pgrepl answers.  next_heartbeat stays: the heartbeat itself is
+ * still due, and receive() sends it once this is done.
+ */
+static int
+send_prepare(Peer *p)
+{
+	p->query = QUERY_PREPARE;
+	return PQsendPrepare(p->conn, HEARTBEAT_STATEMENT,
+						 p->heartbeat_1_2 ? HEARTBEAT_SQL_1_2 : HEARTBEAT_SQL,
+						 3, NULL);
+}
+
+/* Send a heartbeat, through the statement prepared on this connection. */
+static int
+send_heartbeat(Peer *p, TimestampTz now)
+{
+	char		term[32];
+	const char *params[3] = {self_view.name, term,
+	self_view.leader ? "true" : "false"};
+
+	snprintf(term, sizeof(term), UINT64_FORMAT, self_view.term);
+	p->query = QUERY_HEARTBEAT;
+	p->next_heartbeat = TimestampTzPlusMilliseconds(now,
+													pgrepl_heartbeat_interval);
+	return PQsendQueryPrepared(p->conn, HEARTBEAT_STATEMENT,
+							   3, params, NULL, NULL, 0);
+}
+
+/*
+ * Send the next query, the first of these that is due: a vote request, an
+ * errand, registration (the peer is the primary and this node is not
+ * listed as it should be), the members' list (the peer is a witness), the
+ * leader's marks, the pause setting, and, else, a heartbeat, its statement
+ * prepared first on a new connection.
  */
 static void
 send_query(Peer *p, TimestampTz now)
@@ -419,118 +551,22 @@ send_query(Peer *p, TimestampTz now)
 	PgreplTermState ts;
 
 	if (p->vote_pending)
-	{
-		char		term[32];
-		char		tli[16];
-		char		lsn[32];
-		const char *params[5] = {vote_candidate, term, tli, lsn,
-		vote_request.dry_run ? "true" : "false"};
-
-		snprintf(term, sizeof(term), UINT64_FORMAT, vote_request.term);
-		snprintf(tli, sizeof(tli), "%u", vote_request.timeline);
-		snprintf(lsn, sizeof(lsn), "%X/%X", LSN_FORMAT_ARGS(vote_request.lsn));
-		ok = PQsendQueryParams(p->conn,
-							   "SELECT voter_term, granted, reason "
-							   "FROM pgrepl.request_vote($1, $2, $3, $4, $5)",
-							   5, NULL, params, NULL, NULL, 0);
-		p->query = QUERY_VOTE;
-		p->vote_term = vote_request.term;
-		p->vote_dry_run = vote_request.dry_run;
-		p->vote_pending = false;
-	}
+		ok = send_vote_request(p);
 	else if (p->errand_pending)
-	{
-		const char *params[PEERS_ERRAND_MAX_PARAMS];
-		int			i;
-
-		for (i = 0; i < p->errand_nparams; i++)
-			params[i] = p->errand_params[i];
-		ok = PQsendQueryParams(p->conn, p->errand_sql, p->errand_nparams,
-							   NULL, params, NULL, NULL, 0);
-		p->query = QUERY_ERRAND;
-		p->errand_pending = false;
-		p->errand_in_flight = true;
-		p->errand_sent_tag = p->errand_tag;
-	}
+		ok = send_errand(p);
 	else if (want_register && now >= next_register && p->view.has_reply &&
-		p->view.role == PGREPL_ROLE_PRIMARY)
-	{
-		const char *params[3] = {self_view.name, pgrepl_node_conninfo,
-		pgrepl_kind_name(self_view.kind)};
-
-		ok = PQsendQueryParams(p->conn,
-							   "SELECT pgrepl.register_node($1, $2, $3)",
-							   3, NULL, params, NULL, NULL, 0);
-		p->query = QUERY_REGISTER;
-		next_register = TimestampTzPlusMilliseconds(now, 10 * 1000);
-	}
+			 p->view.role == PGREPL_ROLE_PRIMARY)
+		ok = send_register(p, now);
 	else if (copy_due(p, now))
-	{
 		ok = send_copy_members(p);
-		p->query = QUERY_COPY_MEMBERS;
-	}
 	else if (marks_due(p, now, &ts))
-	{
-		StringInfoData names;
-		char		term[32];
-		char		seq[32];
-		const char *params[4] = {self_view.name, term, seq, NULL};
-		int			i;
-
-		initStringInfo(&names);
-		for (i = 0; i < ts.nmarks; i++)
-			append_array_element(&names, ts.marks[i]);
-		appendStringInfoString(&names, ts.nmarks > 0 ? "}" : "{}");
-		snprintf(term, sizeof(term), UINT64_FORMAT, ts.marks_term);
-		snprintf(seq, sizeof(seq), UINT64_FORMAT, ts.marks_seq);
-		params[3] = names.data;
-		ok = PQsendQueryParams(p->conn,
-							   "SELECT term, seq "
-							   "FROM pgrepl.share_marks($1, $2, $3, $4)",
-							   4, NULL, params, NULL, NULL, 0);
-		pfree(names.data);
-		p->query = QUERY_SHARE_MARKS;
-		/* A heartbeat goes first next time: it is what renews the lease. */
-		p->next_marks = TimestampTzPlusMilliseconds(now,
-													pgrepl_heartbeat_interval);
-	}
+		ok = send_marks(p, &ts, now);
 	else if (pause_due(p, now, &ts))
-	{
-		char		version[32];
-		const char *params[3] = {self_view.name,
-		ts.failover_paused ? "true" : "false", version};
-
-		snprintf(version, sizeof(version), UINT64_FORMAT, ts.pause_version);
-		ok = PQsendQueryParams(p->conn,
-							   "SELECT paused, version "
-							   "FROM pgrepl.share_pause($1, $2, $3)",
-							   3, NULL, params, NULL, NULL, 0);
-		p->query = QUERY_SHARE_PAUSE;
-		p->pause_version = ts.pause_version;
-		p->next_pause = TimestampTzPlusMilliseconds(now,
-													pgrepl_heartbeat_interval);
-	}
+		ok = send_pause(p, &ts, now);
 	else if (!p->prepared)
-	{
-		/* next_heartbeat stays: the heartbeat itself is still due. */
-		ok = PQsendPrepare(p->conn, HEARTBEAT_STATEMENT,
-						   p->heartbeat_1_2 ? HEARTBEAT_SQL_1_2 : HEARTBEAT_SQL,
-						   3, NULL);
-		p->query = QUERY_PREPARE;
-	}
+		ok = send_prepare(p);
 	else
-	{
-		char		term[32];
-		const char *params[3] = {self_view.name, term,
-		self_view.leader ? "true" : "false"};
-
-		snprintf(term, sizeof(term), UINT64_FORMAT, self_view.term);
-		ok = PQsendQueryPrepared(p->conn, HEARTBEAT_STATEMENT,
-								 3, params, NULL, NULL, 0);
-		p->query = QUERY_HEARTBEAT;
-		p->next_heartbeat = TimestampTzPlusMilliseconds(now,
-														pgrepl_heartbeat_interval);
-	}
+		ok = send_heartbeat(p, now);
 
 	if (!ok)
 	{
