@@ -1089,6 +1089,91 @@ run_rejoin_command(const char *leader, const char *source,
 }
 
 /*
+ * Rejoin this node as a standby of leader, following plan: run
+ * pgrepl.rejoin_command if it may run and has not yet this life, else say in
+ * note why not and what an operator runs instead.
+ */
+static void
+rejoin_or_explain(const PgreplPeerView *leader, const RejoinPlan *plan,
+				  const char *source, const char *password, TimestampTz now,
+				  char *note, Size note_len)
+{
+	StringInfoData cmd;
+	char		failed[PGREPL_NOTE_LEN];
+	TimestampTz started_at;
+	int			started_pid;
+
+	/* The command an operator runs. */
+	initStringInfo(&cmd);
+	append_shell_quoted(&cmd, script_path());
+	appendStringInfoString(&cmd, " -D ");
+	append_shell_quoted(&cmd, DataDir);
+	if (plan->reclone)
+		appendStringInfoString(&cmd, " --reclone");
+
+	if (read_first_line(REJOIN_FAILED_FILE, failed, sizeof(failed)))
+	{
+		snprintf(note, note_len,
+				 "needs rejoin as a standby of %s; %s; the last rejoin failed (%s): once the cause is fixed, remove %s/%s to let pgrepl.rejoin_command try again, or run as the server's owner: %s%s",
+				 leader->name, plan->why, failed, DataDir, REJOIN_FAILED_FILE,
+				 cmd.data, plan->reclone ? "" : " (or with --reclone)");
+		return;
+	}
+	if (plan->reclone)
+	{
+		snprintf(note, note_len,
+				 "needs rejoin as a standby of %s; %s; it must be cloned again, since %s: run as the server's owner: %s",
+				 leader->name, plan->why, plan->reclone_why, cmd.data);
+		return;
+	}
+	if (pgrepl_rejoin_command[0] == '\0')
+	{
+		snprintf(note, note_len,
+				 "needs rejoin as a standby of %s; %s; pgrepl.rejoin_command is not set: run as the server's owner: %s",
+				 leader->name, plan->why, cmd.data);
+		return;
+	}
+	if (started_this_life(&started_at, &started_pid))
+	{
+		/*
+		 * A command that ended while this server still runs did not do its
+		 * job, and did not say why: it is not run again by itself.
+		 */
+		if (started_pid > 0 && kill(started_pid, 0) != 0 && errno == ESRCH)
+			snprintf(note, note_len,
+					 "needs rejoin as a standby of %s; %s; pgrepl.rejoin_command, started at %s, ended without restarting this server: see its log, then restart the server to let it try again, or run as the server's owner: %s",
+					 leader->name, plan->why, timestamptz_to_str(started_at),
+					 cmd.data);
+		else
+			snprintf(note, note_len,
+					 "needs rejoin as a standby of %s; %s; pgrepl.rejoin_command runs since %s (pid %d), to stop this server, rewind it with pg_rewind and start it as a standby",
+					 leader->name, plan->why, timestamptz_to_str(started_at),
+					 started_pid);
+		return;
+	}
+	if (!plan->may_run)
+	{
+		if (fetch.failed)
+			snprintf(note, note_len,
+					 "needs rejoin as a standby of %s; %s; pgrepl.rejoin_command waits until it is known, since both are on timeline %u",
+					 leader->name, plan->why, leader->timeline);
+		else
+			snprintf(note, note_len,
+					 "needs rejoin as a standby of %s; %s; pgrepl.rejoin_command waits for the answer",
+					 leader->name, plan->why);
+		return;
+	}
+	if (run_rejoin_command(leader->name, source, password, now))
+		snprintf(note, note_len,
+				 "needs rejoin as a standby of %s; %s; pgrepl.rejoin_command started, to stop this server, rewind it with pg_rewind and start it as a standby",
+				 leader->name, plan->why);
+	else
+		snprintf(note, note_len,
+				 "needs rejoin as a standby of %s; %s; pgrepl.rejoin_command could not be started (see the server log): run as the server's owner: %s",
+				 leader->name, plan->why, cmd.data);
+}
+
+/*
  * On a primary that must rejoin (deposed, or promoted outside pgrepl): work
  * out how, write it down for pgrepl_rejoin, say it in the note, and run
  * rejoin_command if it is set and may act.
@@ -1114,10 +1199,6 @@ must_rejoin_step(const PgreplPeerView *views, int nviews, TimestampTz now,
 	char	   *source;
 	char	   *password;
 	RejoinPlan	plan;
-	StringInfoData cmd;
-	char		failed[PGREPL_NOTE_LEN];
-	TimestampTz started_at;
-	int			started_pid;
 	int			i;
 
 	pgrepl_term_state(&ts);
@@ -1174,74 +1255,7 @@ must_rejoin_step(const PgreplPeerView *views, int nviews, TimestampTz now,
 		return true;
 	}
 
-	/* The command an operator runs. */
-	initStringInfo(&cmd);
-	append_shell_quoted(&cmd, script_path());
-	appendStringInfoString(&cmd, " -D ");
-	append_shell_quoted(&cmd, DataDir);
-	if (plan.reclone)
-		appendStringInfoString(&cmd, " --reclone");
-
-	if (read_first_line(REJOIN_FAILED_FILE, failed, sizeof(failed)))
-	{
-		snprintf(note, note_len,
-				 "needs rejoin as a standby of %s; %s; the last rejoin failed (%s): once the cause is fixed, remove %s/%s to let pgrepl.rejoin_command try again, or run as the server's owner: %s%s",
-				 leader->name, plan.why, failed, DataDir, REJOIN_FAILED_FILE,
-				 cmd.data, plan.reclone ? "" : " (or with --reclone)");
-		return true;
-	}
-	if (plan.reclone)
-	{
-		snprintf(note, note_len,
-				 "needs rejoin as a standby of %s; %s; it must be cloned again, since %s: run as the server's owner: %s",
-				 leader->name, plan.why, plan.reclone_why, cmd.data);
-		return true;
-	}
-	if (pgrepl_rejoin_command[0] == '\0')
-	{
-		snprintf(note, note_len,
-				 "needs rejoin as a standby of %s; %s; pgrepl.rejoin_command is not set: run as the server's owner: %s",
-				 leader->name, plan.why, cmd.data);
-		return true;
-	}
-	if (started_this_life(&started_at, &started_pid))
-	{
-		/*
-		 * A command that ended while this server still runs did not do its
-		 * job, and did not say why: it is not run again by itself.
-		 */
-		if (started_pid > 0 && kill(started_pid, 0) != 0 && errno == ESRCH)
-			snprintf(note, note_len,
-					 "needs rejoin as a standby of %s; %s; pgrepl.rejoin_command, started at %s, ended without restarting this server: see its log, then restart the server to let it try again, or run as the server's owner: %s",
-					 leader->name, plan.why, timestamptz_to_str(started_at),
-					 cmd.data);
-		else
-			snprintf(note, note_len,
-					 "needs rejoin as a standby of %s; %s; pgrepl.rejoin_command runs since %s (pid %d), to stop this server, rewind it with pg_rewind and start it as a standby",
-					 leader->name, plan.why, timestamptz_to_str(started_at),
-					 started_pid);
-		return true;
-	}
-	if (!plan.may_run)
-	{
-		if (fetch.failed)
-			snprintf(note, note_len,
-					 "needs rejoin as a standby of %s; %s; pgrepl.rejoin_command waits until it is known, since both are on timeline %u",
-					 leader->name, plan.why, leader->timeline);
-		else
-			snprintf(note, note_len,
-					 "needs rejoin as a standby of %s; %s; pgrepl.rejoin_command waits for the answer",
-					 leader->name, plan.why);
-		return true;
-	}
-	if (run_rejoin_command(leader->name, source, password, now))
-		snprintf(note, note_len,
-				 "needs rejoin as a standby of %s; %s; pgrepl.rejoin_command started, to stop this server, rewind it with pg_rewind and start it as a standby",
-				 leader->name, plan.why);
-	else
-		snprintf(note, note_len,
-				 "needs rejoin as a standby of %s; %s; pgrepl.rejoin_command could not be started (see the server log): run as the server's owner: %s",
-				 leader->name, plan.why, cmd.data);
+	rejoin_or_explain(leader, &plan, source, password, now, note, note_len);
 	return true;
 }
 
