@@ -681,117 +681,138 @@ pause_answered(Peer *p, PGresult *res)
 	pgrepl_take_pause(paused, version);
 }
 
-/* Take in one result of the query in flight. */
+/*
+ * The answer to preparing the heartbeat statement.  A peer whose extension
+ * is not updated yet is asked for what its pgrepl.heartbeat() has
+ * (receive() prepares that next).  Else, not preparing the heartbeat is
+ * failing it, with the same error.
+ */
 static void
-query_answered(Peer *p, PGresult *res, TimestampTz now)
+prepare_answered(Peer *p, PGresult *res, TimestampTz now)
 {
-	if (p->query == QUERY_PREPARE)
-	{
-		const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+	const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
 
-		/*
-		 * A peer whose extension is not updated yet is asked for what its
-		 * pgrepl.heartbeat() has (receive() prepares that next).  Else, not
-		 * preparing the heartbeat is failing it, with the same error.
-		 */
-		if (PQresultStatus(res) == PGRES_COMMAND_OK)
-			p->prepared = true;
-		else if (!p->heartbeat_1_2 && state &&
-				 strcmp(state, unpack_sql_state(ERRCODE_UNDEFINED_COLUMN)) == 0)
-			p->heartbeat_1_2 = true;
-		else
-		{
-			const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
-
-			peer_failed(p, now, msg ? msg : PQerrorMessage(p->conn));
-		}
-		return;
-	}
-	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+	if (PQresultStatus(res) == PGRES_COMMAND_OK)
+		p->prepared = true;
+	else if (!p->heartbeat_1_2 && state &&
+			 strcmp(state, unpack_sql_state(ERRCODE_UNDEFINED_COLUMN)) == 0)
+		p->heartbeat_1_2 = true;
+	else
 	{
 		const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
 
-		if (p->query == QUERY_ERRAND)
-		{
+		peer_failed(p, now, msg ? msg : PQerrorMessage(p->conn));
+	}
+}
+
+/*
+ * The query in flight failed on the peer.  A vote or an errand goes back to
+ * whoever asked for it, refused; what this node shares with the peer is
+ * shared again later; a heartbeat that fails fails the peer.
+ */
+static void
+query_refused(Peer *p, PGresult *res, TimestampTz now)
+{
+	const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+
+	switch (p->query)
+	{
+		case QUERY_ERRAND:
 			p->errand_in_flight = false;
 			switchover_errand_answered(p->view.name, p->errand_sent_tag, NULL,
 									   msg ? msg : "error");
-			return;
-		}
-		if (p->query == QUERY_VOTE)
-		{
+			break;
+		case QUERY_VOTE:
 			election_vote_answered(p->view.name, p->vote_term, p->vote_dry_run,
 								   false, msg ? msg : "error");
-			return;
-		}
-		if (p->query == QUERY_REGISTER)
-		{
+			break;
+		case QUERY_REGISTER:
 			ereport(WARNING,
 					(errmsg("node \"%s\" could not register this node: %s",
 							p->view.name, msg ? msg : "unknown error")));
-			return;
-		}
-		if (p->query == QUERY_SHARE_MARKS)
-		{
+			break;
+		case QUERY_SHARE_MARKS:
 			ereport(WARNING,
 					(errmsg("node \"%s\" did not take the unelectable set: %s",
 							p->view.name, msg ? msg : "unknown error")));
 			p->next_marks = TimestampTzPlusMilliseconds(now, COPY_RETRY_MS);
-			return;
-		}
-		if (p->query == QUERY_SHARE_PAUSE)
-		{
+			break;
+		case QUERY_SHARE_PAUSE:
 			ereport(WARNING,
 					(errmsg("node \"%s\" did not take the pause setting: %s",
 							p->view.name, msg ? msg : "unknown error")));
 			p->pause_version = 0;
 			p->next_pause = TimestampTzPlusMilliseconds(now, COPY_RETRY_MS);
-			return;
-		}
-		if (p->query == QUERY_COPY_MEMBERS)
-		{
+			break;
+		case QUERY_COPY_MEMBERS:
 			ereport(WARNING,
 					(errmsg("witness \"%s\" did not take the members' list: %s",
 							p->view.name, msg ? msg : "unknown error")));
 			p->copied_version = 0;
 			p->next_copy = TimestampTzPlusMilliseconds(now, COPY_RETRY_MS);
-			return;
-		}
-		peer_failed(p, now, msg ? msg : PQerrorMessage(p->conn));
-		return;
+			break;
+		case QUERY_HEARTBEAT:
+		case QUERY_PREPARE:
+			peer_failed(p, now, msg ? msg : PQerrorMessage(p->conn));
+			break;
 	}
+}
 
-	if (p->query == QUERY_REGISTER)
+/* The query in flight succeeded on the peer: take in what it answered. */
+static void
+query_succeeded(Peer *p, PGresult *res, TimestampTz now)
+{
+	switch (p->query)
 	{
-		ereport(LOG,
-				(errmsg("pgrepl registered node \"%s\" with primary \"%s\"",
-						self_view.name, p->view.name)));
-		want_register = false;
+		case QUERY_REGISTER:
+			ereport(LOG,
+					(errmsg("pgrepl registered node \"%s\" with primary \"%s\"",
+							self_view.name, p->view.name)));
+			want_register = false;
+			break;
+		case QUERY_ERRAND:
+			p->errand_in_flight = false;
+			switchover_errand_answered(p->view.name, p->errand_sent_tag, res,
+									   NULL);
+			break;
+		case QUERY_VOTE:
+			vote_answered(p, res);
+			break;
+		case QUERY_SHARE_PAUSE:
+			pause_answered(p, res);
+			break;
+		case QUERY_SHARE_MARKS:
+			/* The version it holds now, on disk: ours, or a later one. */
+			if (PQntuples(res) == 1 && PQnfields(res) == 2)
+			{
+				p->marks_term = strtou64(PQgetvalue(res, 0, 0), NULL, 10);
+				p->marks_seq = strtou64(PQgetvalue(res, 0, 1), NULL, 10);
+			}
+			break;
+		case QUERY_COPY_MEMBERS:
+			ereport(DEBUG1,
+					(errmsg_internal("pgrepl copied the members' list to witness \"%s\"",
+									 p->view.name)));
+			break;
+		case QUERY_HEARTBEAT:
+			heartbeat_answered(p, res, now);
+			break;
+		case QUERY_PREPARE:
+			/* prepare_answered() took it */
+			break;
 	}
-	else if (p->query == QUERY_ERRAND)
-	{
-		p->errand_in_flight = false;
-		switchover_errand_answered(p->view.name, p->errand_sent_tag, res, NULL);
-	}
-	else if (p->query == QUERY_VOTE)
-		vote_answered(p, res);
-	else if (p->query == QUERY_SHARE_PAUSE)
-		pause_answered(p, res);
-	else if (p->query == QUERY_SHARE_MARKS)
-	{
-		/* The version it holds now, on disk: ours, or a later one. */
-		if (PQntuples(res) == 1 && PQnfields(res) == 2)
-		{
-			p->marks_term = strtou64(PQgetvalue(res, 0, 0), NULL, 10);
-			p->marks_seq = strtou64(PQgetvalue(res, 0, 1), NULL, 10);
-		}
-	}
-	else if (p->query == QUERY_COPY_MEMBERS)
-		ereport(DEBUG1,
-				(errmsg_internal("pgrepl copied the members' list to witness \"%s\"",
-								 p->view.name)));
+}
+
+/* Take in one result of the query in flight. */
+static void
+query_answered(Peer *p, PGresult *res, TimestampTz now)
+{
+	if (p->query == QUERY_PREPARE)
+		prepare_answered(p, res, now);
+	else if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		query_refused(p, res, now);
 	else
-		heartbeat_answered(p, res, now);
+		query_succeeded(p, res, now);
 }
 
 /*
