@@ -122,6 +122,12 @@ main(void)
 	request("POST /primary HTTP/1.1\r\n\r\n", HTTP_PARSE_OK, "/primary", "");
 	request("GET /x?%zz HTTP/1.1\r\n\r\n", HTTP_PARSE_OK, "/x", "%zz");
 
+	/* The absolute form, which only proxies are sent, but servers accept */
+	request("GET http://x/primary HTTP/1.1\r\n\r\n", HTTP_PARSE_OK, "/primary", "");
+	request("GET HTTPS://db1:8008/replica?max_lag=5s HTTP/1.1\r\n\r\n", HTTP_PARSE_OK, "/replica", "max_lag=5s");
+	request("GET http://x HTTP/1.1\r\n\r\n", HTTP_PARSE_OK, "/", "");
+	request("GET http://x?a=b HTTP/1.1\r\n\r\n", HTTP_PARSE_OK, "/", "a=b");
+
 	/* Methods: names are case-sensitive, and only GET and HEAD are served */
 	method("GET /primary HTTP/1.1\r\n\r\n", 1, 0);
 	method("HEAD /primary HTTP/1.1\r\n\r\n", 0, 1);
@@ -153,7 +159,10 @@ main(void)
 	request("GET /primary HTTP/2.0\r\n\r\n", HTTP_PARSE_BAD, NULL, NULL);
 	request("GET /primary  HTTP/1.1\r\n\r\n", HTTP_PARSE_BAD, NULL, NULL);
 	request("GET primary HTTP/1.1\r\n\r\n", HTTP_PARSE_BAD, NULL, NULL);
-	request("GET http://x/primary HTTP/1.1\r\n\r\n", HTTP_PARSE_BAD, NULL, NULL);
+	request("GET http:///primary HTTP/1.1\r\n\r\n", HTTP_PARSE_BAD, NULL, NULL);
+	request("GET http:// HTTP/1.1\r\n\r\n", HTTP_PARSE_BAD, NULL, NULL);
+	request("GET ftp://x/primary HTTP/1.1\r\n\r\n", HTTP_PARSE_BAD, NULL, NULL);
+	request("GET * HTTP/1.1\r\n\r\n", HTTP_PARSE_BAD, NULL, NULL);
 	request("GET /primary HTTP/1.1 \r\n\r\n", HTTP_PARSE_BAD, NULL, NULL);
 	request("G(T /primary HTTP/1.1\r\n\r\n", HTTP_PARSE_BAD, NULL, NULL);
 	request("GETGETGETGETGETGET / HTTP/1.1\r\n\r\n", HTTP_PARSE_BAD, NULL, NULL);

@@ -5,11 +5,12 @@
  *	  and headers of HTTP/1.0 and 1.1, the query string, and lag limits.
  *
  * Everything a client sends is untrusted, so the parser is strict and
- * small: a request is a request line ("GET /path?query HTTP/1.1"), header
- * lines ("Name: value") and a blank line, in at most HTTP_MAX_REQUEST
- * bytes, lines ending in CRLF or a bare LF.  Anything else is malformed:
- * control characters, a second space, obsolete line folding, a header
- * without a name, more than HTTP_MAX_HEADERS headers.  Malformed input is
+ * small: a request is a request line ("GET /path?query HTTP/1.1", the path
+ * perhaps after "http://host"), header lines ("Name: value") and a blank
+ * line, in at most HTTP_MAX_REQUEST bytes, lines ending in CRLF or a bare
+ * LF.  Anything else is malformed: control characters, a second space,
+ * obsolete line folding, a header without a name, more than
+ * HTTP_MAX_HEADERS headers.  Malformed input is
  * reported as soon as the bytes that make it so have arrived, so that
  * garbage is answered at once rather than when the client gives up; only a
  * request that is well formed so far is worth waiting for.  A body is never
@@ -49,6 +50,33 @@ is_target_char(unsigned char c)
 	return c > 0x20 && c < 0x7f;
 }
 
+/*
+ * The length of the scheme and authority that begin a request target in
+ * absolute form ("http://host:8008/primary"), 0 for a target in origin
+ * form ("/primary"), -1 for "http://" without a host.  Only proxies are
+ * sent the absolute form, but RFC 9112 has every server accept it; the
+ * host is ignored, as the Host header is.
+ */
+static int
+absolute_form_prefix(const char *target, size_t len)
+{
+	size_t		scheme;
+	size_t		end;
+
+	if (len >= 7 && strncasecmp(target, "http://", 7) == 0)
+		scheme = 7;
+	else if (len >= 8 && strncasecmp(target, "https://", 8) == 0)
+		scheme = 8;
+	else
+		return 0;
+	for (end = scheme; end < len; end++)
+	{
+		if (target[end] == '/' || target[end] == '?')
+			break;
+	}
+	return end > scheme ? (int) end : -1;
+}
+
 /* A character of a header value: visible ASCII, space, tab, or obs-text. */
 static bool
 is_value_char(unsigned char c)
@@ -71,6 +99,7 @@ parse_request_line(const char *line, size_t len, HttpRequest *req)
 	size_t		tlen;
 	size_t		plen;
 	size_t		i;
+	int			prefix;
 
 	sp1 = memchr(line, ' ', len);
 	if (sp1 == NULL)
@@ -89,13 +118,19 @@ parse_request_line(const char *line, size_t len, HttpRequest *req)
 	if (sp2 == NULL)
 		return false;
 	tlen = sp2 - target;
-	if (tlen == 0 || target[0] != '/')
-		return false;
 	for (i = 0; i < tlen; i++)
 	{
 		if (!is_target_char((unsigned char) target[i]))
 			return false;
 	}
+	prefix = absolute_form_prefix(target, tlen);
+	if (prefix < 0)
+		return false;
+	target += prefix;
+	tlen -= prefix;
+	/* An absolute form's path may be empty, which means "/" */
+	if (prefix == 0 && (tlen == 0 || target[0] != '/'))
+		return false;
 
 	/* The version ends the line; exactly one space before it. */
 	if ((size_t) (line + len - (sp2 + 1)) != 8 ||
@@ -115,8 +150,13 @@ parse_request_line(const char *line, size_t len, HttpRequest *req)
 	req->method[mlen] = '\0';
 	req->is_get = (mlen == 3 && memcmp(line, "GET", 3) == 0);
 	req->is_head = (mlen == 4 && memcmp(line, "HEAD", 4) == 0);
-	memcpy(req->path, target, plen);
-	req->path[plen] = '\0';
+	if (plen == 0)
+		strcpy(req->path, "/");
+	else
+	{
+		memcpy(req->path, target, plen);
+		req->path[plen] = '\0';
+	}
 	if (q)
 	{
 		memcpy(req->query, q + 1, tlen - plen - 1);
