@@ -9,7 +9,7 @@
  * ready, recv, send; accept, then TCP_NODELAY; on "Connection: close", a
  * half-close and a wait for the client's) and does nothing else: it finds
  * the end of the headers, answers every request with the same short 200,
- * and never allocates.  No server that answers each request when it arrives
+ * and allocates nothing but a buffer per connection.  No server that answers each request when it arrives
  * costs less; what pgrepl's worker costs over it is what pgrepl adds.
  *
  * Usage: http-floor PORT.  It listens on 127.0.0.1 until killed.  It trusts
