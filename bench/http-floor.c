@@ -2,15 +2,16 @@
  * bench/http-floor.c: the least an HTTP server can cost per request on this
  * machine, measured by bench/http beside pgrepl's endpoint.
  *
- * pgrepl's HTTP worker spends most of each request in the kernel: a wakeup,
- * a loopback TCP receive, a send.  To tell that part from pgrepl's own,
- * bench/http loads this server exactly as it loads the endpoint.  It keeps
- * the endpoint's protocol and system calls (one epoll wait for whatever is
- * ready, recv, send; accept, then TCP_NODELAY; on "Connection: close", a
- * half-close and a wait for the client's) and does nothing else: it finds
- * the end of the headers, answers every request with the same short 200,
- * and allocates nothing but a buffer per connection.  No server that answers each request when it arrives
- * costs less; what pgrepl's worker costs over it is what pgrepl adds.
+ * pgrepl's HTTP worker spends most of each request in the kernel: a
+ * wakeup, a loopback TCP receive, a send.  To tell that part from pgrepl's
+ * own, bench/http loads this server exactly as it loads the endpoint.  It
+ * keeps the endpoint's protocol and system calls (one epoll wait for
+ * whatever is ready, recv, send; accept, then TCP_NODELAY; on "Connection:
+ * close", a half-close and a wait for the client's) and does nothing else:
+ * it finds the end of the headers, answers every request with the same
+ * short 200, and allocates nothing but a buffer per connection.  No server
+ * that answers each request when it arrives costs less; what pgrepl's
+ * worker costs over it is what pgrepl adds.
  *
  * Usage: http-floor PORT.  It listens on 127.0.0.1 until killed.  It trusts
  * its client (wrk): a request that does not fit in a buffer, or more

@@ -778,9 +778,10 @@ primary_postmaster()
 }
 
 # Take the first reading: the wall clock, the machine's idle time, the
-# primary's whole server, and each of the given processes.  Find the pids before calling this, so that
-# the backends of the queries that found them have come and gone by the
-# reading.  Not in a command substitution: it sets the readings' variables.
+# primary's whole server, and each of the given processes.  Find the pids
+# before calling this, so that the backends of the queries that found them
+# have come and gone by the reading.  Not in a command substitution: it sets
+# the readings' variables.
 cpu_mark()
 {
 	local pid

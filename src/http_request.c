@@ -10,14 +10,13 @@
  * line, in at most HTTP_MAX_REQUEST bytes, lines ending in CRLF or a bare
  * LF.  Anything else is malformed: control characters, a second space,
  * obsolete line folding, a header without a name, more than
- * HTTP_MAX_HEADERS headers.  Malformed input is
- * reported as soon as the bytes that make it so have arrived, so that
- * garbage is answered at once rather than when the client gives up; only a
- * request that is well formed so far is worth waiting for.  A body is never
- * read: GET has none that means anything.  A request says whether its
- * connection may carry another after it: only an HTTP/1.1 request that
- * asks for no close and announces no body, whose bytes would otherwise be
- * taken for the next request.
+ * HTTP_MAX_HEADERS headers.  Malformed input is reported as soon as the
+ * bytes that make it so have arrived, so that garbage is answered at once
+ * rather than when the client gives up; only a request that is well formed
+ * so far is worth waiting for.  A body is never read: GET has none that
+ * means anything.  A request says whether its connection may carry another
+ * after it: only an HTTP/1.1 request that asks for no close and announces
+ * no body, whose bytes would otherwise be taken for the next request.
  *
  * This file depends on the C library alone, and never on PostgreSQL, so
  * that the fuzzer in fuzz/ links it by itself.  It allocates nothing and
