@@ -958,11 +958,16 @@ prepare_wait_set(void)
 	for (i = 0; i < HTTP_MAX_CONNECTIONS; i++)
 	{
 		HttpConn   *c = &conns[i];
+		uint32		want;
 
-		if (c->state == CONN_FREE || conn_wait_events(c) == c->wait_events)
+		if (c->state == CONN_FREE)
 			continue;
-		c->wait_events = conn_wait_events(c);
-		ModifyWaitEvent(wait_set, c->wait_pos, c->wait_events, NULL);
+		want = conn_wait_events(c);
+		if (want != c->wait_events)
+		{
+			ModifyWaitEvent(wait_set, c->wait_pos, want, NULL);
+			c->wait_events = want;
+		}
 	}
 }
 
